@@ -1,0 +1,2 @@
+//! Schemata: a Confluent-compatible schema registry.
+pub mod schema;

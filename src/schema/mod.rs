@@ -1,0 +1,96 @@
+//! Schema formats. Each format lives in its own module (parse, canonical text, compatibility);
+//! this file is the one place that dispatches on the schema type, so the registry never
+//! needs to know which format it is handling.
+
+pub mod avro;
+
+use serde::{Deserialize, Serialize};
+
+/// The `schemaType` of a registered schema. Absent or null in a request means AVRO.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum SchemaType {
+    Avro,
+    Protobuf,
+    Json,
+}
+
+impl SchemaType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaType::Avro => "AVRO",
+            SchemaType::Protobuf => "PROTOBUF",
+            SchemaType::Json => "JSON",
+        }
+    }
+
+    /// Case-insensitive, as Confluent accepts it.
+    pub fn parse(s: &str) -> Option<SchemaType> {
+        match s.to_ascii_uppercase().as_str() {
+            "AVRO" => Some(SchemaType::Avro),
+            "PROTOBUF" => Some(SchemaType::Protobuf),
+            "JSON" => Some(SchemaType::Json),
+            _ => None,
+        }
+    }
+
+    /// The types this build can parse and check; `/schemas/types` lists these.
+    pub const SUPPORTED: &'static [SchemaType] = &[SchemaType::Avro];
+}
+
+/// How a schema is read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ParseOptions {
+    /// Store Confluent's normalized form instead of the canonical string.
+    pub normalize: bool,
+    /// A schema being newly registered is validated strictly (defaults, names); stored
+    /// schemas are re-read leniently, as Confluent does, so an old schema never fails a check.
+    pub validate: bool,
+}
+
+/// A parsed schema of any format, ready for compatibility checks. Cached per id by the
+/// store so that a check never re-parses the registered versions.
+#[derive(Debug)]
+pub enum ParsedSchema {
+    Avro(avro::AvroSchema),
+}
+
+impl ParsedSchema {
+    /// Parses `text`. `references` are the texts of every schema it references, directly
+    /// or transitively, dependencies first. The error is the parser's detail message.
+    pub fn parse(
+        schema_type: SchemaType,
+        text: &str,
+        references: &[&str],
+        opts: ParseOptions,
+    ) -> Result<ParsedSchema, String> {
+        match schema_type {
+            SchemaType::Avro => avro::AvroSchema::parse(text, references, opts).map(ParsedSchema::Avro),
+            other => Err(format!("Schema type {} is not supported by this server", other.as_str())),
+        }
+    }
+
+    pub fn schema_type(&self) -> SchemaType {
+        match self {
+            ParsedSchema::Avro(_) => SchemaType::Avro,
+        }
+    }
+
+    /// The text that is stored and returned: Confluent's canonical string (or the
+    /// normalized form when parsed with `normalize`).
+    pub fn canonical(&self) -> &str {
+        match self {
+            ParsedSchema::Avro(s) => s.canonical(),
+        }
+    }
+
+    /// Confluent's verbose messages for the incompatibilities found when `reader` reads data
+    /// written with `writer`; empty when compatible. `reader_role`/`writer_role` are "new"/"old".
+    pub fn incompatibilities(reader: &ParsedSchema, writer: &ParsedSchema, reader_role: &str, writer_role: &str) -> Vec<String> {
+        match (reader, writer) {
+            (ParsedSchema::Avro(r), ParsedSchema::Avro(w)) => avro::compatibility_messages(r, w, reader_role, writer_role),
+            #[allow(unreachable_patterns)]
+            _ => vec!["Incompatible because of different schema type".to_string()],
+        }
+    }
+}
