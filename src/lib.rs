@@ -1,2 +1,10 @@
 //! Schemata: a Confluent-compatible schema registry.
+//!
+//! Data flows one way: `api` (HTTP) → `registry` (the rules) → `schema` (formats) and
+//! `store` (sled + the in-memory index).
+pub mod api;
+pub mod config;
+pub mod registry;
 pub mod schema;
+pub mod server;
+pub mod store;

@@ -1,0 +1,192 @@
+//! Request bodies, decoded the way Confluent's Jackson setup decodes them: the four accepted
+//! media types (or none), unknown properties ignored, scalars coerced where Jackson coerces
+//! them, a missing body reported as 422 and malformed JSON as 400 — never a 500.
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+use serde_json::{Map, Value};
+
+use crate::registry::error::RegistryError;
+use crate::registry::model::{Level, Mode};
+use crate::registry::settings::ConfigUpdate;
+use crate::registry::{InputReference, SchemaInput};
+
+const ACCEPTED: [&str; 4] = [
+    "application/vnd.schemaregistry.v1+json",
+    "application/vnd.schemaregistry+json",
+    "application/json",
+    "application/octet-stream",
+];
+
+type Result<T> = std::result::Result<T, RegistryError>;
+
+/// Parses the body as JSON. `operation` names the Java method in the 422 for a missing body.
+pub fn json(req: &HttpRequest, body: &[u8], operation: &str) -> Result<Value> {
+    if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+        let media = ct.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if !media.is_empty() && !ACCEPTED.contains(&media.as_str()) {
+            return Err(RegistryError::UnsupportedMediaType);
+        }
+    }
+    let missing = || RegistryError::Unprocessable(format!("{operation} must not be null (was null)"));
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(missing());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Null) => Err(missing()),
+        Ok(v) => Ok(v),
+        Err(e) => Err(RegistryError::BadRequest(format!("Unexpected character or end of input: {e}"))),
+    }
+}
+
+/// The body must be a JSON object; other shapes are Jackson's 400.
+fn object<'a>(v: &'a Value, type_name: &str) -> Result<&'a Map<String, Value>> {
+    match v {
+        Value::Object(m) => Ok(m),
+        Value::Array(_) => Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `{type_name}` from Array value (token `JsonToken.START_ARRAY`)"))),
+        other => Err(RegistryError::BadRequest(format!("Cannot construct instance of `{type_name}`: no constructor to deserialize from {other}"))),
+    }
+}
+
+/// A String property: Jackson coerces numbers and booleans to their text.
+fn string(m: &Map<String, Value>, key: &str) -> Result<Option<String>> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+        Some(Value::Array(_)) => Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `String` from Array value (property '{key}')"))),
+        Some(Value::Object(_)) => Err(RegistryError::BadRequest("Cannot deserialize value of type `String` from Object value (token `JsonToken.START_OBJECT`)".into())),
+    }
+}
+
+/// An Integer property: numbers (fractions truncated) and numeric strings.
+fn integer(m: &Map<String, Value>, key: &str) -> Result<Option<i64>> {
+    let bad = |shown: String| RegistryError::BadRequest(format!("Cannot deserialize value of type `Integer` from {shown}: not a valid `java.lang.Integer` value"));
+    let in_range = |n: i64| (i32::MIN as i64..=i32::MAX as i64).contains(&n);
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => {
+            let v = n.as_i64().or_else(|| n.as_f64().map(|f| f.trunc() as i64)).filter(|v| in_range(*v));
+            v.map(Some).ok_or_else(|| bad(format!("Number {n}")))
+        }
+        Some(Value::String(s)) => match s.trim().parse::<i64>() {
+            Ok(v) if in_range(v) => Ok(Some(v)),
+            _ if s.is_empty() => Ok(None),
+            _ => Err(bad(format!("String \"{s}\""))),
+        },
+        Some(other) => Err(bad(other.to_string())),
+    }
+}
+
+/// A Boolean property: true/false, or their text.
+fn boolean(m: &Map<String, Value>, key: &str) -> Result<Option<bool>> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) if s == "true" || s == "false" => Ok(Some(s == "true")),
+        Some(Value::Number(n)) if n.is_i64() => Ok(Some(n.as_i64() != Some(0))),
+        Some(Value::String(s)) => Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `Boolean` from String \"{s}\": only \"true\" or \"false\" recognized"))),
+        Some(other) => Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `Boolean` from {other}"))),
+    }
+}
+
+/// An object property (metadata, rule sets), kept as JSON.
+fn json_object(m: &Map<String, Value>, key: &str, type_name: &str) -> Result<Option<Value>> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::Object(_)) => Ok(Some(v.clone())),
+        Some(_) => Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `{type_name}` from non-object value"))),
+    }
+}
+
+/// Metadata property values are Strings in Confluent's model: coerce scalars.
+fn metadata(m: &Map<String, Value>) -> Result<Option<Value>> {
+    let Some(mut md) = json_object(m, "metadata", "Metadata")? else {
+        return Ok(None);
+    };
+    if let Some(Value::Object(props)) = md.get_mut("properties") {
+        for v in props.values_mut() {
+            match v {
+                Value::Number(n) => *v = Value::String(n.to_string()),
+                Value::Bool(b) => *v = Value::String(b.to_string()),
+                _ => {}
+            }
+        }
+    }
+    if let Value::Object(map) = &mut md {
+        map.retain(|k, v| !v.is_null() && matches!(k.as_str(), "tags" | "properties" | "sensitive"));
+        // Empty members are omitted in Confluent's answers.
+        map.retain(|_, v| !matches!(v, Value::Object(o) if o.is_empty()) && !matches!(v, Value::Array(a) if a.is_empty()));
+    }
+    Ok(Some(md))
+}
+
+/// A RegisterSchemaRequest (register, lookup, compatibility).
+pub fn schema_input(v: &Value) -> Result<SchemaInput> {
+    let m = object(v, "RegisterSchemaRequest")?;
+    let references = match m.get("references") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                let r = match item {
+                    Value::Object(r) => r,
+                    _ => return Err(RegistryError::BadRequest("Cannot deserialize value of type `SchemaReference` from non-object value".into())),
+                };
+                Ok(InputReference { name: string(r, "name")?, subject: string(r, "subject")?, version: integer(r, "version")? })
+            })
+            .collect::<Result<_>>()?,
+        Some(_) => return Err(RegistryError::BadRequest("Cannot deserialize value of type `SchemaReference>` from Object value (token `JsonToken.START_OBJECT`)".into())),
+    };
+    Ok(SchemaInput {
+        schema: string(m, "schema")?,
+        schema_type: string(m, "schemaType")?,
+        references,
+        metadata: metadata(m)?,
+        rule_set: json_object(m, "ruleSet", "RuleSet")?,
+        id: integer(m, "id")?,
+        version: integer(m, "version")?,
+    })
+}
+
+/// A ConfigUpdateRequest. Returns the update and the echo Confluent answers with.
+pub fn config_update(v: &Value) -> Result<(ConfigUpdate, Map<String, Value>)> {
+    let m = object(v, "ConfigUpdateRequest")?;
+    let mut update = ConfigUpdate::default();
+    let mut echo = Map::new();
+    match m.get("compatibility") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => {
+            update.config.compatibility_level = Some(Level::parse(s).ok_or(RegistryError::InvalidCompatibilityLevel)?);
+            echo.insert("compatibility".into(), Value::String(s.clone()));
+        }
+        Some(_) => return Err(RegistryError::InvalidCompatibilityLevel),
+    }
+    let c = &mut update.config;
+    c.normalize = boolean(m, "normalize")?;
+    c.validate_fields = boolean(m, "validateFields")?;
+    c.validate_rules = boolean(m, "validateRules")?;
+    c.alias = string(m, "alias")?;
+    c.compatibility_group = string(m, "compatibilityGroup")?;
+    c.default_metadata = json_object(m, "defaultMetadata", "Metadata")?;
+    c.override_metadata = json_object(m, "overrideMetadata", "Metadata")?;
+    c.default_rule_set = json_object(m, "defaultRuleSet", "RuleSet")?;
+    c.override_rule_set = json_object(m, "overrideRuleSet", "RuleSet")?;
+    if let Value::Object(rest) = serde_json::to_value(&update.config).unwrap_or_default() {
+        for (k, v) in rest {
+            if k != "compatibilityLevel" {
+                echo.insert(k, v);
+            }
+        }
+    }
+    Ok((update, echo))
+}
+
+/// A ModeUpdateRequest: the mode, case-insensitive, and the text to echo.
+pub fn mode_update(v: &Value) -> Result<(Mode, String)> {
+    let m = object(v, "ModeUpdateRequest")?;
+    let raw = string(m, "mode")?.ok_or(RegistryError::InvalidMode)?;
+    let mode = Mode::parse(&raw).ok_or(RegistryError::InvalidMode)?;
+    Ok((mode, raw))
+}

@@ -1,0 +1,32 @@
+//! /compatibility: would this schema be accepted, and if not, why.
+
+use actix_web::{web, HttpRequest};
+use serde_json::json;
+
+use super::subjects::subject;
+use super::{body, reply, resource, ApiResult, Params, Reg};
+use crate::registry::parse_version;
+
+async fn check(req: HttpRequest, reg: Reg, payload: web::Bytes, with_version: bool) -> ApiResult {
+    let version = if with_version {
+        let raw = req.match_info().get("version").unwrap_or("");
+        Some(parse_version(&percent_encoding::percent_decode_str(raw).decode_utf8_lossy())?)
+    } else {
+        None
+    };
+    let op = if with_version { "testCompatibilityBySubjectName.arg4" } else { "testCompatibilityForSubject.arg3" };
+    let input = body::schema_input(&body::json(&req, &payload, op)?)?;
+    let p = Params::from(&req);
+    let verbose = p.flag("verbose");
+    let verdict = reg.test_compatibility(&subject(&req), version, &input, p.flag("normalize"), verbose)?;
+    if verbose {
+        reply(&req, &json!({ "is_compatible": verdict.is_compatible, "messages": verdict.messages }))
+    } else {
+        reply(&req, &json!({ "is_compatible": verdict.is_compatible }))
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/compatibility/subjects/{subject}/versions").route(web::post().to(|r, g, b| check(r, g, b, false))))
+        .service(resource("/compatibility/subjects/{subject}/versions/{version}").route(web::post().to(|r, g, b| check(r, g, b, true))));
+}

@@ -1,0 +1,140 @@
+//! The HTTP layer: thin handlers that decode a request, call the registry and encode the
+//! answer in Confluent's shapes. Content negotiation, body decoding and error rendering live
+//! here once, so every endpoint behaves the same way.
+
+mod body;
+mod compatibility;
+mod config;
+mod render;
+mod root;
+mod schemas;
+mod subjects;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::registry::error::RegistryError;
+use crate::registry::Registry;
+
+pub type Reg = web::Data<Arc<Registry>>;
+pub type ApiResult = Result<HttpResponse, RegistryError>;
+
+/// The media types Confluent produces, best first.
+const PRODUCED: [&str; 3] = ["application/vnd.schemaregistry.v1+json", "application/vnd.schemaregistry+json", "application/json"];
+
+impl ResponseError for RegistryError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.error_code() >= 50000 || self.error_code() == 500 {
+            tracing::error!(error = %self, "request failed");
+        }
+        let body = serde_json::json!({ "error_code": self.error_code(), "message": self.to_string() });
+        HttpResponse::build(self.status_code())
+            .insert_header((header::CONTENT_TYPE, PRODUCED[0]))
+            .body(body.to_string())
+    }
+}
+
+/// Picks the response media type from `Accept`. Unknown or wildcard types (the Java client
+/// sends `text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2`) get the default.
+fn response_type(req: &HttpRequest) -> Result<&'static str, RegistryError> {
+    let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(PRODUCED[0]);
+    };
+    let ranges: Vec<&str> = accept.split(',').map(|r| r.split(';').next().unwrap_or("").trim()).collect();
+    for produced in PRODUCED {
+        if ranges.iter().any(|r| r.eq_ignore_ascii_case(produced)) {
+            return Ok(produced);
+        }
+    }
+    if ranges.iter().any(|r| r.is_empty() || *r == "*" || *r == "*/*" || r.eq_ignore_ascii_case("application/*")) {
+        return Ok(PRODUCED[0]);
+    }
+    Err(RegistryError::NotAcceptable)
+}
+
+/// A 200 answer with a JSON body in the negotiated media type.
+pub fn reply<T: Serialize + ?Sized>(req: &HttpRequest, value: &T) -> ApiResult {
+    let body = serde_json::to_string(value).map_err(|_| RegistryError::Internal)?;
+    reply_raw(req, body)
+}
+
+/// A 200 answer whose body is already JSON text (raw schema endpoints).
+pub fn reply_raw(req: &HttpRequest, body: String) -> ApiResult {
+    let content_type = response_type(req)?;
+    Ok(HttpResponse::Ok().insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type))).body(body))
+}
+
+/// Query parameters, read the way Confluent's Java resources read them.
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    pub fn from(req: &HttpRequest) -> Params {
+        let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default();
+        let mut map = HashMap::new();
+        for (k, v) in pairs {
+            map.entry(k).or_insert(v);
+        }
+        Params(map)
+    }
+
+    /// Java's `Boolean.parseBoolean`: `true` in any case; anything else is false.
+    pub fn flag(&self, name: &str) -> bool {
+        self.0.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// An integer parameter; malformed values fall back to the default.
+    pub fn int(&self, name: &str, default: i64) -> i64 {
+        self.get(name).and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+    }
+
+    /// Applies `offset` and `limit` (-1 or absent = `max`) to a listing.
+    pub fn page<T>(&self, items: Vec<T>, max: usize) -> Vec<T> {
+        let offset = self.int("offset", 0).max(0) as usize;
+        let limit = match self.int("limit", -1) {
+            l if l <= 0 => max,
+            l => (l as usize).min(max),
+        };
+        items.into_iter().skip(offset).take(limit).collect()
+    }
+}
+
+async fn not_found() -> ApiResult {
+    Err(RegistryError::NotFound)
+}
+
+async fn method_not_allowed() -> ApiResult {
+    Err(RegistryError::MethodNotAllowed)
+}
+
+/// A resource whose unknown methods answer 405 as Confluent's do.
+pub fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    root::routes(cfg);
+    subjects::routes(cfg);
+    schemas::routes(cfg);
+    config::routes(cfg);
+    compatibility::routes(cfg);
+    cfg.default_service(web::to(not_found));
+}
+
+/// Maps actix's own extraction errors (bad path encoding, payload too large) to Confluent's.
+pub fn payload_config() -> web::PayloadConfig {
+    web::PayloadConfig::new(usize::MAX)
+}

@@ -1,0 +1,38 @@
+//! The root resource, server metadata and contexts.
+
+use actix_web::{web, HttpRequest};
+use serde_json::json;
+
+use super::{body, reply, resource, ApiResult};
+
+async fn root(req: HttpRequest) -> ApiResult {
+    reply(&req, &json!({}))
+}
+
+/// Confluent accepts any JSON map here and answers `{}`.
+async fn root_post(req: HttpRequest, payload: web::Bytes) -> ApiResult {
+    if !payload.is_empty() {
+        body::json(&req, &payload, "post.arg0")?;
+    }
+    reply(&req, &json!({}))
+}
+
+async fn metadata_id(req: HttpRequest) -> ApiResult {
+    reply(&req, &json!({ "scope": { "path": [], "clusters": { "schema-registry-cluster": "schemata" } } }))
+}
+
+async fn metadata_version(req: HttpRequest) -> ApiResult {
+    reply(&req, &json!({ "version": env!("CARGO_PKG_VERSION"), "commitId": option_env!("SCHEMATA_COMMIT").unwrap_or("unknown") }))
+}
+
+/// Only the default context exists until contexts are built.
+async fn contexts(req: HttpRequest) -> ApiResult {
+    reply(&req, &json!(["."]))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/").route(web::get().to(root)).route(web::post().to(root_post)))
+        .service(resource("/v1/metadata/id").route(web::get().to(metadata_id)))
+        .service(resource("/v1/metadata/version").route(web::get().to(metadata_version)))
+        .service(resource("/contexts").route(web::get().to(contexts)));
+}

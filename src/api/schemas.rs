@@ -1,0 +1,59 @@
+//! /schemas: by global id, and the global listing.
+
+use actix_web::{web, HttpRequest};
+use serde_json::json;
+
+use super::{render, reply, reply_raw, resource, ApiResult, Params, Reg};
+use crate::registry::error::RegistryError;
+use crate::registry::schemas::SchemaFilter;
+use crate::schema::SchemaType;
+
+/// The `{id}` segment: a Java int, else the path does not exist (404).
+fn id(req: &HttpRequest) -> Result<i64, RegistryError> {
+    req.match_info().get("id").and_then(|s| s.parse::<i32>().ok()).map(i64::from).ok_or(RegistryError::NotFound)
+}
+
+async fn by_id(req: HttpRequest, reg: Reg) -> ApiResult {
+    let stored = reg.schema_by_id(id(&req)?)?;
+    let max_id = Params::from(&req).flag("fetchMaxId").then(|| reg.max_id());
+    reply(&req, &render::schema_string(&stored, max_id))
+}
+
+async fn by_id_schema(req: HttpRequest, reg: Reg) -> ApiResult {
+    let stored = reg.schema_by_id(id(&req)?)?;
+    reply_raw(&req, render::raw_schema(&stored))
+}
+
+async fn id_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
+    let p = Params::from(&req);
+    let subjects = reg.id_subjects(id(&req)?, p.flag("deleted"))?;
+    reply(&req, &p.page(subjects, usize::MAX))
+}
+
+async fn id_versions(req: HttpRequest, reg: Reg) -> ApiResult {
+    let p = Params::from(&req);
+    let versions: Vec<_> = reg.id_versions(id(&req)?, p.flag("deleted"))?.into_iter().map(|(subject, version)| json!({ "subject": subject, "version": version })).collect();
+    reply(&req, &p.page(versions, usize::MAX))
+}
+
+async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
+    let p = Params::from(&req);
+    let filter = SchemaFilter { subject_prefix: p.get("subjectPrefix").map(str::to_string), deleted: p.flag("deleted"), latest_only: p.flag("latestOnly") };
+    let schemas: Vec<_> = reg.list_schemas(&filter).iter().map(render::subject_version).collect();
+    reply(&req, &p.page(schemas, 1000))
+}
+
+async fn types(req: HttpRequest) -> ApiResult {
+    let names: Vec<&str> = SchemaType::SUPPORTED.iter().map(|t| t.as_str()).collect();
+    reply(&req, &names)
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/schemas").route(web::get().to(list)))
+        .service(resource("/schemas/").route(web::get().to(list)))
+        .service(resource("/schemas/types").route(web::get().to(types)))
+        .service(resource("/schemas/ids/{id}").route(web::get().to(by_id)))
+        .service(resource("/schemas/ids/{id}/schema").route(web::get().to(by_id_schema)))
+        .service(resource("/schemas/ids/{id}/subjects").route(web::get().to(id_subjects)))
+        .service(resource("/schemas/ids/{id}/versions").route(web::get().to(id_versions)));
+}

@@ -1,0 +1,106 @@
+//! /subjects: register, lookup, versions, deletes, referencedby.
+
+use actix_web::{web, HttpRequest};
+use serde_json::json;
+
+use super::{body, render, reply, reply_raw, resource, ApiResult, Params, Reg};
+use crate::registry::error::RegistryError;
+use crate::registry::parse_version;
+use crate::registry::subjects::Visibility;
+
+/// The `{subject}` path segment, percent-decoded (a subject may hold `/` as `%2F`).
+pub fn subject(req: &HttpRequest) -> String {
+    let raw = req.match_info().get("subject").unwrap_or("");
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
+}
+
+fn version(req: &HttpRequest) -> Result<Option<u32>, RegistryError> {
+    let raw = req.match_info().get("version").unwrap_or("");
+    parse_version(&percent_encoding::percent_decode_str(raw).decode_utf8_lossy())
+}
+
+fn visibility(p: &Params) -> Visibility {
+    Visibility { deleted: p.flag("deleted"), deleted_only: p.flag("deletedOnly") }
+}
+
+/// Runs a write off the async workers: it waits for the disk flush.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, RegistryError> + Send + 'static) -> Result<T, RegistryError> {
+    web::block(f).await.map_err(|_| RegistryError::Internal)?
+}
+
+async fn list_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
+    let p = Params::from(&req);
+    let subjects = reg.list_subjects(p.get("subjectPrefix"), visibility(&p));
+    reply(&req, &p.page(subjects, usize::MAX))
+}
+
+async fn list_versions(req: HttpRequest, reg: Reg) -> ApiResult {
+    let p = Params::from(&req);
+    let versions = reg.list_versions(&subject(&req), visibility(&p))?;
+    reply(&req, &p.page(versions, usize::MAX))
+}
+
+async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
+    let input = body::schema_input(&body::json(&req, &payload, "register.arg5")?)?;
+    let normalize = Params::from(&req).flag("normalize");
+    let s = subject(&req);
+    let registry = reg.get_ref().clone();
+    let out = blocking(move || registry.register(&s, &input, normalize)).await?;
+    match out.full {
+        Some(sv) => reply(&req, &render::registered(&sv)),
+        None => reply(&req, &json!({ "id": out.id })),
+    }
+}
+
+async fn lookup(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
+    let input = body::schema_input(&body::json(&req, &payload, "lookUpSchemaUnderSubject.arg4")?)?;
+    let p = Params::from(&req);
+    let sv = reg.lookup(&subject(&req), &input, p.flag("normalize"), p.flag("deleted"))?;
+    reply(&req, &render::subject_version(&sv))
+}
+
+async fn delete_subject(req: HttpRequest, reg: Reg) -> ApiResult {
+    let permanent = Params::from(&req).flag("permanent");
+    let s = subject(&req);
+    let registry = reg.get_ref().clone();
+    let versions = blocking(move || registry.delete_subject(&s, permanent)).await?;
+    reply(&req, &versions)
+}
+
+async fn get_version(req: HttpRequest, reg: Reg) -> ApiResult {
+    let v = version(&req)?;
+    let sv = reg.get_version(&subject(&req), v, Params::from(&req).flag("deleted"))?;
+    reply(&req, &render::subject_version(&sv))
+}
+
+async fn get_version_schema(req: HttpRequest, reg: Reg) -> ApiResult {
+    let v = version(&req)?;
+    let sv = reg.get_version(&subject(&req), v, Params::from(&req).flag("deleted"))?;
+    reply_raw(&req, render::raw_schema(&sv.schema))
+}
+
+async fn referenced_by(req: HttpRequest, reg: Reg) -> ApiResult {
+    let v = version(&req)?;
+    let p = Params::from(&req);
+    let ids = reg.referenced_by(&subject(&req), v, p.flag("deleted"))?;
+    reply(&req, &p.page(ids, 1000))
+}
+
+async fn delete_version(req: HttpRequest, reg: Reg) -> ApiResult {
+    let v = version(&req)?;
+    let permanent = Params::from(&req).flag("permanent");
+    let s = subject(&req);
+    let registry = reg.get_ref().clone();
+    let deleted = blocking(move || registry.delete_version(&s, v, permanent)).await?;
+    reply(&req, &deleted)
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/subjects").route(web::get().to(list_subjects)))
+        .service(resource("/subjects/").route(web::get().to(list_subjects)))
+        .service(resource("/subjects/{subject}").route(web::post().to(lookup)).route(web::delete().to(delete_subject)))
+        .service(resource("/subjects/{subject}/versions").route(web::get().to(list_versions)).route(web::post().to(register)))
+        .service(resource("/subjects/{subject}/versions/{version}").route(web::get().to(get_version)).route(web::delete().to(delete_version)))
+        .service(resource("/subjects/{subject}/versions/{version}/schema").route(web::get().to(get_version_schema)))
+        .service(resource("/subjects/{subject}/versions/{version}/referencedby").route(web::get().to(referenced_by)));
+}

@@ -1,0 +1,123 @@
+//! Which versions a compatibility check reads and how its verdict is reported. The format
+//! modules decide whether one schema can read another; this file applies the level
+//! (direction, latest or transitive) and builds Confluent's verbose messages.
+
+use std::sync::Arc;
+
+use super::error::{RegistryError, Result};
+use super::model::Level;
+use super::subjects::latest_live;
+use super::{Registry, SchemaInput};
+use crate::schema::ParsedSchema;
+use crate::store::{Index, StoredSchema};
+
+/// Confluent truncates the old schema in messages past 10 KiB.
+const OLD_SCHEMA_LIMIT: usize = 10 * 1024;
+
+/// The answer of the compatibility endpoints.
+#[derive(Debug, PartialEq)]
+pub struct Verdict {
+    pub is_compatible: bool,
+    pub messages: Vec<String>,
+}
+
+/// Messages for one new-vs-old comparison at `level`; empty when compatible.
+fn compare(new: &ParsedSchema, old: &ParsedSchema, level: Level) -> Vec<String> {
+    let mut messages = Vec::new();
+    if level.forward() {
+        messages.extend(ParsedSchema::incompatibilities(old, new, "old", "new"));
+    }
+    if level.backward() {
+        messages.extend(ParsedSchema::incompatibilities(new, old, "new", "old"));
+    }
+    messages
+}
+
+fn old_schema_message(text: &str) -> String {
+    if text.len() > OLD_SCHEMA_LIMIT {
+        let mut end = OLD_SCHEMA_LIMIT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{{oldSchema: '{}<truncated>'}}", &text[..end])
+    } else {
+        format!("{{oldSchema: '{text}'}}")
+    }
+}
+
+impl Registry {
+    /// Checks `new` against `previous` (newest first) at `level`, stopping at the first
+    /// version that fails, as Confluent does. Empty result = compatible.
+    fn check_versions(&self, idx: &Index, new: &ParsedSchema, previous: &[(u32, Arc<StoredSchema>)], level: Level) -> Result<Vec<String>> {
+        if level == Level::None {
+            return Ok(vec![]);
+        }
+        for (version, stored) in previous {
+            let old = self.parsed(idx, stored)?;
+            let mut messages = compare(new, &old, level);
+            if !messages.is_empty() {
+                messages.push(format!("{{oldSchemaVersion: {version}}}"));
+                messages.push(old_schema_message(&stored.record.schema));
+                messages.push(format!("{{validateFields: 'false', compatibility: '{}'}}", level.as_str()));
+                return Ok(messages);
+            }
+        }
+        Ok(vec![])
+    }
+
+    /// The live versions a check at `level` reads: the latest, or all of them newest first.
+    fn versions_to_check(idx: &Index, subject: &str, level: Level) -> Vec<(u32, Arc<StoredSchema>)> {
+        let live = idx
+            .subjects
+            .get(subject)
+            .into_iter()
+            .flat_map(|vs| vs.iter().rev())
+            .filter(|(_, s)| !s.deleted)
+            .map(|(v, s)| (*v, idx.schemas[&s.id].clone()));
+        if level.transitive() {
+            live.collect()
+        } else {
+            live.take(1).collect()
+        }
+    }
+
+    /// The check a registration runs, at the subject's effective level.
+    pub(super) fn check_against_subject(&self, idx: &Index, subject: &str, new: &ParsedSchema) -> Result<Vec<String>> {
+        let level = self.effective_level(idx, subject);
+        let previous = Self::versions_to_check(idx, subject, level);
+        self.check_versions(idx, new, &previous, level)
+    }
+
+    /// POST /compatibility/subjects/{subject}/versions[/{version}]. `version` is `None` for
+    /// the collection form (what a registration would check), `Some(None)` for `latest`.
+    pub fn test_compatibility(&self, subject: &str, version: Option<Option<u32>>, input: &SchemaInput, normalize: bool, verbose: bool) -> Result<Verdict> {
+        let idx = self.store.read();
+        let previous = match version {
+            None => None,
+            Some(None) => Some(latest_live(&idx, subject).map(|(v, s)| vec![(v, idx.schemas[&s.id].clone())]).unwrap_or_default()),
+            Some(Some(v)) => {
+                let state = idx.subjects.get(subject).and_then(|vs| vs.get(&v)).filter(|s| !s.deleted);
+                let state = state.ok_or(RegistryError::VersionNotFound(v as i64))?;
+                Some(vec![(v, idx.schemas[&state.id].clone())])
+            }
+        };
+        let text = match input.schema.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() => input.schema.clone().unwrap_or_default(),
+            _ => return Err(RegistryError::InvalidSchema("Empty schema".into())),
+        };
+        let normalize = normalize || self.effective_config(&idx, subject).normalize.unwrap_or(false);
+        let prepared = match self.prepare(&idx, subject, input, &text, normalize, true) {
+            Ok(p) => p,
+            Err(RegistryError::InvalidSchema(msg)) if verbose => {
+                return Ok(Verdict { is_compatible: false, messages: vec![msg] });
+            }
+            Err(e) => return Err(e),
+        };
+        let level = self.effective_level(&idx, subject);
+        let messages = match previous {
+            None => self.check_against_subject(&idx, subject, &prepared.parsed)?,
+            Some(previous) => self.check_versions(&idx, &prepared.parsed, &previous, level)?,
+        };
+        Ok(Verdict { is_compatible: messages.is_empty(), messages: if verbose { messages } else { vec![] } })
+    }
+}

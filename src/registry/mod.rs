@@ -1,0 +1,188 @@
+//! The rules of a schema registry, as Confluent applies them: modes, ids, versions, deletes,
+//! references, which versions a compatibility check reads. Handlers call in here with plain
+//! values; every Confluent behaviour lives in this module and its children.
+
+pub mod compat;
+pub mod error;
+pub mod model;
+pub mod schemas;
+pub mod settings;
+pub mod subjects;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::schema::{ParseOptions, ParsedSchema, SchemaType};
+use crate::store::{Index, Store, StoredSchema};
+use error::{RegistryError, Result};
+use model::{Config, Level, Mode, Reference, Scope};
+
+/// Settings the registry is started with.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The level used when neither the subject nor the global config sets one.
+    pub default_level: Level,
+    /// Largest accepted schema text, in bytes (42209 above it).
+    pub max_schema_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { default_level: Level::Backward, max_schema_bytes: 8 * 1024 * 1024 }
+    }
+}
+
+pub struct Registry {
+    store: Store,
+    settings: Settings,
+}
+
+/// A schema as a client submits it, for register, lookup and compatibility checks.
+#[derive(Clone, Debug, Default)]
+pub struct SchemaInput {
+    pub schema: Option<String>,
+    /// The raw `schemaType` value, kept raw so that an unknown type can be named in the error.
+    pub schema_type: Option<String>,
+    pub references: Vec<InputReference>,
+    pub metadata: Option<serde_json::Value>,
+    pub rule_set: Option<serde_json::Value>,
+    pub id: Option<i64>,
+    pub version: Option<i64>,
+}
+
+/// A reference as submitted: fields may be missing, which Confluent reports in its message.
+#[derive(Clone, Debug, Default)]
+pub struct InputReference {
+    pub name: Option<String>,
+    pub subject: Option<String>,
+    pub version: Option<i64>,
+}
+
+/// One version of a subject with its schema, as reads return it.
+#[derive(Clone, Debug)]
+pub struct SubjectVersion {
+    pub subject: String,
+    pub version: u32,
+    pub schema: Arc<StoredSchema>,
+    pub deleted: bool,
+}
+
+impl Registry {
+    pub fn new(store: Store, settings: Settings) -> Registry {
+        Registry { store, settings }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Subject settings over global settings over the server default.
+    fn effective_config(&self, idx: &Index, subject: &str) -> Config {
+        let global = idx.configs.get(&Scope::Global).cloned().unwrap_or_default();
+        let base = Config { compatibility_level: Some(self.settings.default_level), ..Config::default() };
+        let global = global.over(&base);
+        match idx.configs.get(&Scope::Subject(subject.to_string())) {
+            Some(c) => c.over(&global),
+            None => global,
+        }
+    }
+
+    fn effective_level(&self, idx: &Index, subject: &str) -> Level {
+        self.effective_config(idx, subject).compatibility_level.unwrap_or(self.settings.default_level)
+    }
+
+    /// A global READONLY_OVERRIDE beats any subject mode; otherwise subject, then global.
+    fn effective_mode(idx: &Index, subject: &str) -> Mode {
+        let global = idx.modes.get(&Scope::Global).copied();
+        if global == Some(Mode::ReadonlyOverride) {
+            return Mode::ReadonlyOverride;
+        }
+        idx.modes
+            .get(&Scope::Subject(subject.to_string()))
+            .copied()
+            .or(global)
+            .unwrap_or(Mode::Readwrite)
+    }
+
+    fn ensure_writable(idx: &Index, subject: &str) -> Result<()> {
+        if Self::effective_mode(idx, subject).read_only() {
+            return Err(RegistryError::read_only(subject));
+        }
+        Ok(())
+    }
+
+    /// The parsed form of a stored schema, parsed once and cached.
+    fn parsed(&self, idx: &Index, stored: &StoredSchema) -> Result<Arc<ParsedSchema>> {
+        stored
+            .parsed
+            .get_or_init(|| {
+                let texts = reference_texts(idx, &stored.record.references)?;
+                let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+                let opts = ParseOptions { normalize: false, validate: false };
+                ParsedSchema::parse(stored.record.schema_type, &stored.record.schema, &refs, opts).map(Arc::new)
+            })
+            .clone()
+            .map_err(|e| RegistryError::InvalidSchema(format!("Stored schema {} cannot be parsed: {e}", stored.id)))
+    }
+}
+
+/// True when the subject name is one Confluent accepts (42208 otherwise).
+pub fn valid_subject(subject: &str) -> bool {
+    let unqualified = match subject.strip_prefix(":.") {
+        Some(rest) => rest.split_once(':').map(|(_, name)| name).unwrap_or(""),
+        None => subject,
+    };
+    !subject.chars().any(|c| c.is_control()) && unqualified != "__GLOBAL" && unqualified != "__EMPTY"
+}
+
+/// The texts of every schema `references` reaches, dependencies first, each once.
+fn reference_texts(idx: &Index, references: &[Reference]) -> std::result::Result<Vec<String>, String> {
+    fn visit(idx: &Index, r: &Reference, seen: &mut HashSet<u32>, out: &mut Vec<String>, depth: usize) -> std::result::Result<(), String> {
+        if depth > 64 {
+            return Err("references nest too deeply".into());
+        }
+        let state = u32::try_from(r.version)
+            .ok()
+            .and_then(|v| idx.subjects.get(&r.subject)?.get(&v).copied())
+            .ok_or_else(|| format!("No schema reference found for subject \"{}\" and version {}", r.subject, r.version))?;
+        if !seen.insert(state.id) {
+            return Ok(());
+        }
+        let stored = idx.schemas.get(&state.id).ok_or_else(|| format!("Schema {} not found", state.id))?;
+        for inner in &stored.record.references {
+            visit(idx, inner, seen, out, depth + 1)?;
+        }
+        out.push(stored.record.schema.clone());
+        Ok(())
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for r in references {
+        visit(idx, r, &mut seen, &mut out, 0)?;
+    }
+    Ok(out)
+}
+
+/// Parses a `{version}` path parameter: `latest` (any case) and -1 mean the latest version.
+pub fn parse_version(raw: &str) -> Result<Option<u32>> {
+    if raw.eq_ignore_ascii_case("latest") {
+        return Ok(None);
+    }
+    match raw.trim().parse::<i32>() {
+        Ok(-1) => Ok(None),
+        Ok(v) if v >= 1 => Ok(Some(v as u32)),
+        _ => Err(RegistryError::InvalidVersion(raw.to_string())),
+    }
+}
+
+/// The schema type named in a request; absent means AVRO.
+fn input_type(raw: &Option<String>) -> Result<SchemaType> {
+    match raw {
+        None => Ok(SchemaType::Avro),
+        Some(s) => SchemaType::parse(s).ok_or_else(|| RegistryError::InvalidSchema(format!("Invalid schema type {s}"))),
+    }
+}

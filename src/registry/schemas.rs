@@ -1,0 +1,69 @@
+//! Schemas by global id and the global schema listing. Soft-deleted versions keep their
+//! schema readable by id (consumers need it); only a hard delete of its last use removes it.
+
+use std::sync::Arc;
+
+use super::error::{RegistryError, Result};
+use super::{Registry, SubjectVersion};
+use crate::store::StoredSchema;
+
+/// Filters of `GET /schemas`.
+#[derive(Clone, Debug, Default)]
+pub struct SchemaFilter {
+    pub subject_prefix: Option<String>,
+    pub deleted: bool,
+    pub latest_only: bool,
+}
+
+impl Registry {
+    /// GET /schemas/ids/{id}.
+    pub fn schema_by_id(&self, id: i64) -> Result<Arc<StoredSchema>> {
+        let idx = self.store.read();
+        u32::try_from(id)
+            .ok()
+            .and_then(|id| idx.schemas.get(&id).cloned())
+            .ok_or(RegistryError::SchemaIdNotFound(id))
+    }
+
+    /// The largest id handed out so far (`fetchMaxId`).
+    pub fn max_id(&self) -> u32 {
+        self.store.read().next_id.saturating_sub(1)
+    }
+
+    /// GET /schemas/ids/{id}/versions: the (subject, version) pairs using the id.
+    pub fn id_versions(&self, id: i64, deleted: bool) -> Result<Vec<(String, u32)>> {
+        let idx = self.store.read();
+        let uses = u32::try_from(id).ok().and_then(|id| idx.usages.get(&id)).ok_or(RegistryError::SchemaNotFound)?;
+        Ok(uses
+            .iter()
+            .filter(|(s, v)| deleted || idx.subjects.get(s).and_then(|vs| vs.get(v)).is_some_and(|st| !st.deleted))
+            .cloned()
+            .collect())
+    }
+
+    /// GET /schemas/ids/{id}/subjects.
+    pub fn id_subjects(&self, id: i64, deleted: bool) -> Result<Vec<String>> {
+        let mut subjects: Vec<String> = self.id_versions(id, deleted)?.into_iter().map(|(s, _)| s).collect();
+        subjects.dedup();
+        Ok(subjects)
+    }
+
+    /// GET /schemas: versions ordered by subject then version.
+    pub fn list_schemas(&self, filter: &SchemaFilter) -> Vec<SubjectVersion> {
+        let idx = self.store.read();
+        let prefix = filter.subject_prefix.as_deref().unwrap_or("");
+        let mut out = Vec::new();
+        for (subject, versions) in idx.subjects.range(prefix.to_string()..).take_while(|(s, _)| s.starts_with(prefix)) {
+            let visible = versions.iter().filter(|(_, s)| filter.deleted || !s.deleted);
+            let chosen: Vec<_> = if filter.latest_only {
+                versions.iter().rev().find(|(_, s)| !s.deleted).into_iter().collect()
+            } else {
+                visible.collect()
+            };
+            for (&v, &state) in chosen {
+                out.push(self.subject_version(&idx, subject, v, state));
+            }
+        }
+        out
+    }
+}

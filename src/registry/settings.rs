@@ -1,0 +1,148 @@
+//! Global and subject-level config (compatibility level and friends) and modes.
+
+use super::error::{RegistryError, Result};
+use super::model::{Config, Mode, Scope};
+use super::{valid_subject, Registry};
+use crate::store::Change;
+
+/// A partial config update: `None` keeps a field, `Some(None)` clears it.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigUpdate {
+    pub config: Config,
+    /// Fields sent as JSON null, to clear.
+    pub cleared: Vec<&'static str>,
+}
+
+impl Registry {
+    fn scope_of(subject: Option<&str>) -> Scope {
+        subject.map_or(Scope::Global, |s| Scope::Subject(s.to_string()))
+    }
+
+    /// GET /config[/{subject}]. A subject without its own config is 40408 unless
+    /// `default_to_global`.
+    pub fn get_config(&self, subject: Option<&str>, default_to_global: bool) -> Result<Config> {
+        let idx = self.store.read();
+        let base = Config { compatibility_level: Some(self.settings.default_level), ..Config::default() };
+        let global = idx.configs.get(&Scope::Global).cloned().unwrap_or_default().over(&base);
+        match subject {
+            None => Ok(global),
+            Some(s) => match idx.configs.get(&Scope::Subject(s.to_string())) {
+                Some(c) if default_to_global => Ok(c.over(&global)),
+                Some(c) => Ok(c.over(&base)),
+                None if default_to_global => Ok(global),
+                None => Err(RegistryError::SubjectConfigNotFound(s.to_string())),
+            },
+        }
+    }
+
+    /// PUT /config[/{subject}]: merges the update into the stored config.
+    pub fn put_config(&self, subject: Option<&str>, update: &ConfigUpdate) -> Result<()> {
+        if let Some(s) = subject {
+            if !valid_subject(s) {
+                return Err(RegistryError::InvalidSubject(s.to_string()));
+            }
+        }
+        self.store.write(|idx| {
+            if let Some(s) = subject {
+                Self::ensure_writable(idx, s)?;
+            }
+            let scope = Self::scope_of(subject);
+            let current = idx.configs.get(&scope).cloned().unwrap_or_default();
+            let mut merged = update.config.over(&current);
+            for field in &update.cleared {
+                clear_field(&mut merged, field);
+            }
+            Ok((vec![Change::PutConfig(scope, merged)], ()))
+        })
+    }
+
+    /// DELETE /config[/{subject}]: returns the config that was in force.
+    pub fn delete_config(&self, subject: Option<&str>) -> Result<Config> {
+        self.store.write(|idx| {
+            let scope = Self::scope_of(subject);
+            let base = Config { compatibility_level: Some(self.settings.default_level), ..Config::default() };
+            match (idx.configs.get(&scope), subject) {
+                (Some(c), _) => Ok((vec![Change::DeleteConfig(scope.clone())], c.over(&base))),
+                (None, None) => Ok((vec![], base)),
+                (None, Some(s)) => Err(RegistryError::SubjectNotFound(s.to_string())),
+            }
+        })
+    }
+
+    /// GET /mode[/{subject}].
+    pub fn get_mode(&self, subject: Option<&str>, default_to_global: bool) -> Result<Mode> {
+        let idx = self.store.read();
+        let global = idx.modes.get(&Scope::Global).copied().unwrap_or(Mode::Readwrite);
+        match subject {
+            None => Ok(global),
+            Some(s) => match idx.modes.get(&Scope::Subject(s.to_string())) {
+                Some(m) => Ok(*m),
+                None if default_to_global => Ok(global),
+                None => Err(RegistryError::SubjectModeNotFound(s.to_string())),
+            },
+        }
+    }
+
+    /// PUT /mode[/{subject}]. Entering IMPORT needs no live versions in scope unless
+    /// `force`; leftover soft-deleted versions are purged first.
+    pub fn put_mode(&self, subject: Option<&str>, mode: Mode, force: bool) -> Result<()> {
+        if let Some(s) = subject {
+            if !valid_subject(s) {
+                return Err(RegistryError::InvalidSubject(s.to_string()));
+            }
+        }
+        self.store.write(|idx| {
+            let mut changes = Vec::new();
+            if mode == Mode::Import {
+                let in_scope = idx.subjects.iter().filter(|(s, _)| subject.is_none_or(|want| want == s.as_str()));
+                let mut purge = Vec::new();
+                for (s, versions) in in_scope {
+                    for (&v, state) in versions {
+                        if !state.deleted && !force {
+                            return Err(RegistryError::OperationNotPermitted("Cannot import since found existing subjects".into()));
+                        }
+                        if state.deleted && !force {
+                            purge.push((s.clone(), v, state.id));
+                        }
+                    }
+                }
+                for (s, v, id) in &purge {
+                    changes.push(Change::DeleteVersion(s.clone(), *v));
+                    let still_used = idx.usages.get(id).is_some_and(|u| u.iter().any(|(us, uv)| !purge.iter().any(|(ps, pv, _)| ps == us && pv == uv)));
+                    if !still_used {
+                        changes.push(Change::DeleteSchema(*id));
+                    }
+                }
+            }
+            changes.push(Change::PutMode(Self::scope_of(subject), mode));
+            Ok((changes, ()))
+        })
+    }
+
+    /// DELETE /mode[/{subject}]: returns the mode that was set.
+    pub fn delete_mode(&self, subject: Option<&str>) -> Result<Mode> {
+        self.store.write(|idx| {
+            let scope = Self::scope_of(subject);
+            match (idx.modes.get(&scope), subject) {
+                (Some(m), _) => Ok((vec![Change::DeleteMode(scope.clone())], *m)),
+                (None, None) => Ok((vec![], Mode::Readwrite)),
+                (None, Some(s)) => Err(RegistryError::SubjectNotFound(s.to_string())),
+            }
+        })
+    }
+}
+
+fn clear_field(c: &mut Config, field: &str) {
+    match field {
+        "normalize" => c.normalize = None,
+        "validateFields" => c.validate_fields = None,
+        "validateRules" => c.validate_rules = None,
+        "alias" => c.alias = None,
+        "compatibilityGroup" => c.compatibility_group = None,
+        "defaultMetadata" => c.default_metadata = None,
+        "overrideMetadata" => c.override_metadata = None,
+        "defaultRuleSet" => c.default_rule_set = None,
+        "overrideRuleSet" => c.override_rule_set = None,
+        _ => {}
+    }
+}

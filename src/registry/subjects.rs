@@ -1,0 +1,463 @@
+//! Subjects and their versions: register, lookup, read, list and delete, with Confluent's
+//! numbering and soft/hard delete rules (reference §4.1, §4.3, §4.4).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::error::{RegistryError, Result};
+use super::model::{Mode, Reference, SchemaRecord, Scope, VersionState};
+use super::{input_type, reference_texts, valid_subject, Registry, SchemaInput, SubjectVersion};
+use crate::schema::{ParseOptions, ParsedSchema};
+use crate::store::{index::identity, Change, Index};
+
+/// What a registration answered.
+#[derive(Debug)]
+pub struct Registered {
+    pub id: u32,
+    /// Set when Confluent answers with the whole schema rather than only `{"id"}`.
+    pub full: Option<SubjectVersion>,
+}
+
+/// Which versions a listing includes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Visibility {
+    pub deleted: bool,
+    pub deleted_only: bool,
+}
+
+impl Visibility {
+    fn shows(self, state: &VersionState) -> bool {
+        if self.deleted_only {
+            state.deleted
+        } else {
+            self.deleted || !state.deleted
+        }
+    }
+}
+
+/// A submitted schema after references are resolved and the text is parsed.
+pub(super) struct Prepared {
+    pub record: SchemaRecord,
+    pub parsed: Arc<ParsedSchema>,
+}
+
+impl Registry {
+    /// Resolves, parses and canonicalizes a submitted schema.
+    pub(super) fn prepare(&self, idx: &Index, subject: &str, input: &SchemaInput, text: &str, normalize: bool, validate: bool) -> Result<Prepared> {
+        let schema_type = input_type(&input.schema_type)?;
+        let invalid = |detail: String| RegistryError::InvalidSchema(invalid_message(subject, input, text, schema_type.as_str(), &detail));
+        let mut references = Vec::with_capacity(input.references.len());
+        for r in &input.references {
+            let (Some(name), Some(ref_subject), Some(version)) = (&r.name, &r.subject, r.version) else {
+                return Err(invalid(format!("Invalid reference: {}", render_reference(r))));
+            };
+            let version = match version {
+                -1 => latest_live(idx, ref_subject).map(|(v, _)| v as i64).unwrap_or(-1),
+                v if v <= 0 => return Err(invalid(format!("io.confluent.kafka.schemaregistry.exceptions.InvalidVersionException: {v}"))),
+                v => v,
+            };
+            let version = i32::try_from(version).map_err(|_| invalid(format!("Invalid reference: {}", render_reference(r))))?;
+            references.push(Reference { name: name.clone(), subject: ref_subject.clone(), version });
+        }
+        let texts = reference_texts(idx, &references).map_err(invalid)?;
+        let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+        let parsed = ParsedSchema::parse(schema_type, text, &refs, ParseOptions { normalize, validate }).map_err(invalid)?;
+        let record = SchemaRecord {
+            schema_type,
+            schema: parsed.canonical().to_string(),
+            references,
+            metadata: input.metadata.clone(),
+            rule_set: input.rule_set.clone(),
+        };
+        Ok(Prepared { record, parsed: Arc::new(parsed) })
+    }
+
+    /// POST /subjects/{subject}/versions.
+    pub fn register(&self, subject: &str, input: &SchemaInput, normalize: bool) -> Result<Registered> {
+        if !valid_subject(subject) {
+            return Err(RegistryError::InvalidSubject(subject.to_string()));
+        }
+        if input.schema.as_ref().is_some_and(|s| s.len() > self.settings.max_schema_bytes) {
+            return Err(RegistryError::SchemaTooLarge);
+        }
+        self.store.write(|idx| self.plan_register(idx, subject, input, normalize))
+    }
+
+    fn plan_register(&self, idx: &Index, subject: &str, input: &SchemaInput, normalize: bool) -> Result<(Vec<Change>, Registered)> {
+        let config = self.effective_config(idx, subject);
+        let normalize = normalize || config.normalize.unwrap_or(false);
+        let mode = Self::effective_mode(idx, subject);
+        let versions = idx.subjects.get(subject);
+        let latest = latest_live(idx, subject);
+
+        // An empty schema re-uses the latest version's schema (to update only metadata).
+        let mut input = input.clone();
+        let text = match input.schema.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() => input.schema.clone().unwrap_or_default(),
+            _ => {
+                let (_, state) = latest.ok_or_else(|| RegistryError::InvalidSchema("Empty schema".into()))?;
+                let prev = &idx.schemas[&state.id].record;
+                input.schema_type = Some(prev.schema_type.as_str().to_string());
+                input.references = prev.references.iter().map(|r| super::InputReference { name: Some(r.name.clone()), subject: Some(r.subject.clone()), version: Some(r.version as i64) }).collect();
+                if input.metadata.is_none() {
+                    input.metadata = prev.metadata.clone();
+                }
+                prev.schema.clone()
+            }
+        };
+        let explicit_id = input.id.filter(|&id| id >= 0);
+        let explicit_version = input.version.filter(|&v| v > 0);
+
+        let prepared = self.prepare(idx, subject, &input, &text, normalize, mode != Mode::Import)?;
+        let mut record = prepared.record;
+
+        // Fast path: the same schema is already a live version of the subject.
+        if explicit_version.is_none() {
+            if let Some((version, state)) = find_in_subject(idx, subject, &record, false) {
+                if explicit_id.is_none() || explicit_id == Some(state.id as i64) {
+                    let _ = version;
+                    return Ok((vec![], Registered { id: state.id, full: None }));
+                }
+            }
+        }
+
+        if mode.read_only() {
+            return Err(RegistryError::read_only(subject));
+        }
+        match (explicit_id.is_some(), mode) {
+            (true, m) if m != Mode::Import => {
+                return Err(RegistryError::OperationNotPermitted(format!("Subject {subject} is not in import mode")));
+            }
+            (false, m) if m != Mode::Readwrite => {
+                return Err(RegistryError::OperationNotPermitted(format!("Subject {subject} is not in read-write mode")));
+            }
+            _ => {}
+        }
+
+        let max_version = versions.and_then(|v| v.keys().next_back().copied()).unwrap_or(0);
+        let next_version = max_version + 1;
+        let version = match explicit_version {
+            Some(v) if mode == Mode::Import => u32::try_from(v).map_err(|_| RegistryError::InvalidVersion(v.to_string()))?,
+            Some(v) if v != next_version as i64 => {
+                return Err(RegistryError::InvalidSchema("Version is not one more than previous version".into()));
+            }
+            _ => next_version,
+        };
+
+        // Inherit the previous version's metadata when the request names none.
+        if record.metadata.is_none() && input.schema.is_some() {
+            if let Some((_, state)) = latest {
+                record.metadata = idx.schemas[&state.id].record.metadata.clone();
+            }
+        }
+        if explicit_version.is_some() && mode != Mode::Import {
+            set_confluent_version(&mut record, version);
+        }
+
+        // The same schema may already be a live version once metadata is settled.
+        if explicit_id.is_none() {
+            if let Some((v, state)) = find_in_subject(idx, subject, &record, false) {
+                if explicit_version.is_none() || explicit_version == Some(v as i64) {
+                    let full = self.subject_version(idx, subject, v, state);
+                    return Ok((vec![], Registered { id: state.id, full: Some(full) }));
+                }
+            }
+        }
+
+        if mode != Mode::Import {
+            let messages = self.check_against_subject(idx, subject, &prepared.parsed)?;
+            if !messages.is_empty() {
+                return Err(RegistryError::Incompatible { subject: subject.to_string(), messages });
+            }
+        }
+
+        let mut changes = Vec::new();
+        let existing = idx.identities.get(&identity(&record)).copied();
+        let id = match explicit_id {
+            Some(id) => {
+                let id = u32::try_from(id).map_err(|_| RegistryError::OperationNotPermitted(format!("Overwrite new schema with id {id} is not permitted.")))?;
+                match idx.schemas.get(&id) {
+                    Some(s) if s.record != record => {
+                        return Err(RegistryError::OperationNotPermitted(format!("Overwrite new schema with id {id} is not permitted.")));
+                    }
+                    Some(_) => {}
+                    None => changes.push(Change::PutSchema(id, record.clone())),
+                }
+                if let Some(v) = explicit_version.and_then(|v| u32::try_from(v).ok()) {
+                    if let Some(state) = versions.and_then(|vs| vs.get(&v)) {
+                        if state.id == id {
+                            let full = self.subject_version(idx, subject, v, *state);
+                            return Ok((vec![], Registered { id, full: Some(full) }));
+                        }
+                    }
+                }
+                id
+            }
+            None => match existing {
+                Some(id) => id,
+                None => {
+                    let id = idx.next_id;
+                    changes.push(Change::PutSchema(id, record.clone()));
+                    id
+                }
+            },
+        };
+        if id >= idx.next_id {
+            changes.push(Change::SetNextId(id + 1));
+        }
+        // Older soft-deleted versions that carry the same id are purged (Confluent housekeeping).
+        if let Some(vs) = versions {
+            for (&v, state) in vs {
+                if state.deleted && state.id == id && !is_referenced(idx, subject, v) {
+                    changes.push(Change::DeleteVersion(subject.to_string(), v));
+                }
+            }
+        }
+        let state = VersionState { id, deleted: false };
+        changes.push(Change::PutVersion(subject.to_string(), version, state));
+        let full = record.metadata.is_some().then(|| SubjectVersion {
+            subject: subject.to_string(),
+            version,
+            schema: Arc::new(crate::store::StoredSchema { id, identity: identity(&record), record: record.clone(), parsed: Default::default() }),
+            deleted: false,
+        });
+        Ok((changes, Registered { id, full }))
+    }
+
+    /// POST /subjects/{subject}: the version of the subject that holds this schema.
+    pub fn lookup(&self, subject: &str, input: &SchemaInput, normalize: bool, deleted: bool) -> Result<SubjectVersion> {
+        let idx = self.store.read();
+        let text = match input.schema.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() => input.schema.clone().unwrap_or_default(),
+            _ => return Err(RegistryError::InvalidSchema("Empty schema".into())),
+        };
+        let normalize = normalize || self.effective_config(&idx, subject).normalize.unwrap_or(false);
+        let prepared = self.prepare(&idx, subject, input, &text, normalize, false)?;
+        let visible = Visibility { deleted, deleted_only: false };
+        if !idx.subjects.get(subject).is_some_and(|vs| vs.values().any(|s| visible.shows(s))) {
+            return Err(RegistryError::SubjectNotFound(subject.to_string()));
+        }
+        let mut record = prepared.record;
+        if let Some((v, state)) = find_in_subject(&idx, subject, &record, deleted) {
+            return Ok(self.subject_version(&idx, subject, v, state));
+        }
+        // Retry with the metadata the latest version would pass on.
+        if record.metadata.is_none() {
+            if let Some((_, state)) = latest_live(&idx, subject) {
+                record.metadata = idx.schemas[&state.id].record.metadata.clone();
+                if let Some((v, state)) = find_in_subject(&idx, subject, &record, deleted) {
+                    return Ok(self.subject_version(&idx, subject, v, state));
+                }
+            }
+        }
+        Err(RegistryError::SchemaNotFound)
+    }
+
+    pub(super) fn subject_version(&self, idx: &Index, subject: &str, version: u32, state: VersionState) -> SubjectVersion {
+        SubjectVersion { subject: subject.to_string(), version, schema: idx.schemas[&state.id].clone(), deleted: state.deleted }
+    }
+
+    /// GET /subjects.
+    pub fn list_subjects(&self, prefix: Option<&str>, visible: Visibility) -> Vec<String> {
+        let idx = self.store.read();
+        let prefix = prefix.filter(|p| *p != ":*:").unwrap_or("");
+        idx.subjects
+            .range(prefix.to_string()..)
+            .take_while(|(s, _)| s.starts_with(prefix))
+            .filter(|(_, vs)| vs.values().any(|s| visible.shows(s)))
+            .map(|(s, _)| s.clone())
+            .collect()
+    }
+
+    /// GET /subjects/{subject}/versions.
+    pub fn list_versions(&self, subject: &str, visible: Visibility) -> Result<Vec<u32>> {
+        let idx = self.store.read();
+        let versions: Vec<u32> = idx
+            .subjects
+            .get(subject)
+            .map(|vs| vs.iter().filter(|(_, s)| visible.shows(s)).map(|(v, _)| *v).collect())
+            .unwrap_or_default();
+        let any_visible = idx.subjects.get(subject).is_some_and(|vs| vs.values().any(|s| Visibility { deleted: visible.deleted || visible.deleted_only, deleted_only: false }.shows(s)));
+        if !any_visible {
+            return Err(RegistryError::SubjectNotFound(subject.to_string()));
+        }
+        Ok(versions)
+    }
+
+    /// GET /subjects/{subject}/versions/{version}; `None` is `latest`.
+    pub fn get_version(&self, subject: &str, version: Option<u32>, deleted: bool) -> Result<SubjectVersion> {
+        let idx = self.store.read();
+        self.find_version(&idx, subject, version, deleted)
+    }
+
+    pub(super) fn find_version(&self, idx: &Index, subject: &str, version: Option<u32>, deleted: bool) -> Result<SubjectVersion> {
+        let versions = idx.subjects.get(subject).filter(|vs| vs.values().any(|s| deleted || !s.deleted));
+        let Some(versions) = versions else {
+            return Err(RegistryError::SubjectNotFound(subject.to_string()));
+        };
+        let found = match version {
+            None => latest_live(idx, subject),
+            Some(v) => versions.get(&v).filter(|s| deleted || !s.deleted).map(|s| (v, *s)),
+        };
+        match found {
+            Some((v, state)) => Ok(self.subject_version(idx, subject, v, state)),
+            None if version.is_none() => Err(RegistryError::SubjectNotFound(subject.to_string())),
+            None => Err(RegistryError::VersionNotFound(version.unwrap_or(0) as i64)),
+        }
+    }
+
+    /// GET /subjects/{subject}/versions/{version}/referencedby.
+    pub fn referenced_by(&self, subject: &str, version: Option<u32>, deleted: bool) -> Result<Vec<u32>> {
+        let idx = self.store.read();
+        let sv = self.find_version(&idx, subject, version, deleted)?;
+        Ok(live_referrers(&idx, subject, sv.version, deleted))
+    }
+
+    /// DELETE /subjects/{subject}/versions/{version}.
+    pub fn delete_version(&self, subject: &str, version: Option<u32>, permanent: bool) -> Result<u32> {
+        self.store.write(|idx| {
+            Self::ensure_writable(idx, subject)?;
+            let sv = self.find_version(idx, subject, version, permanent)?;
+            let v = sv.version;
+            if permanent {
+                if !sv.deleted {
+                    return Err(RegistryError::VersionNotSoftDeleted(subject.to_string(), v));
+                }
+                if is_referenced(idx, subject, v) {
+                    return Err(RegistryError::ReferenceExists(subject.to_string(), v));
+                }
+                let mut changes = vec![Change::DeleteVersion(subject.to_string(), v)];
+                changes.extend(drop_unused_schema(idx, sv.schema.id, &[(subject, v)]));
+                if idx.subjects.get(subject).is_some_and(|vs| vs.len() == 1) {
+                    changes.extend(drop_subject_settings(idx, subject));
+                }
+                Ok((changes, v))
+            } else {
+                if sv.deleted {
+                    return Err(RegistryError::VersionSoftDeleted(subject.to_string(), v));
+                }
+                if !live_referrers(idx, subject, v, false).is_empty() {
+                    return Err(RegistryError::ReferenceExists(subject.to_string(), v));
+                }
+                Ok((vec![Change::PutVersion(subject.to_string(), v, VersionState { id: sv.schema.id, deleted: true })], v))
+            }
+        })
+    }
+
+    /// DELETE /subjects/{subject}: soft deletes the live versions, or (permanent) removes
+    /// every remaining version once all are soft deleted.
+    pub fn delete_subject(&self, subject: &str, permanent: bool) -> Result<Vec<u32>> {
+        self.store.write(|idx| {
+            Self::ensure_writable(idx, subject)?;
+            let versions = idx.subjects.get(subject).ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
+            let live: Vec<u32> = versions.iter().filter(|(_, s)| !s.deleted).map(|(v, _)| *v).collect();
+            if permanent {
+                if !live.is_empty() {
+                    return Err(RegistryError::SubjectNotSoftDeleted(subject.to_string()));
+                }
+                let all: Vec<u32> = versions.keys().copied().collect();
+                if let Some(&v) = all.iter().find(|&&v| is_referenced(idx, subject, v)) {
+                    return Err(RegistryError::ReferenceExists(subject.to_string(), v));
+                }
+                let mut changes: Vec<Change> = all.iter().map(|&v| Change::DeleteVersion(subject.to_string(), v)).collect();
+                let mut ids: Vec<u32> = versions.values().map(|s| s.id).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let removed: Vec<(&str, u32)> = all.iter().map(|&v| (subject, v)).collect();
+                for id in ids {
+                    changes.extend(drop_unused_schema(idx, id, &removed));
+                }
+                changes.extend(drop_subject_settings(idx, subject));
+                Ok((changes, all))
+            } else {
+                if live.is_empty() {
+                    return Err(RegistryError::SubjectSoftDeleted(subject.to_string()));
+                }
+                if let Some(&v) = live.iter().find(|&&v| !live_referrers(idx, subject, v, false).is_empty()) {
+                    return Err(RegistryError::ReferenceExists(subject.to_string(), v));
+                }
+                let changes = live.iter().map(|&v| Change::PutVersion(subject.to_string(), v, VersionState { id: versions[&v].id, deleted: true })).collect();
+                Ok((changes, live))
+            }
+        })
+    }
+}
+
+/// The newest live version of a subject.
+pub(super) fn latest_live(idx: &Index, subject: &str) -> Option<(u32, VersionState)> {
+    idx.subjects.get(subject)?.iter().rev().find(|(_, s)| !s.deleted).map(|(v, s)| (*v, *s))
+}
+
+/// The newest version of the subject holding exactly this schema.
+fn find_in_subject(idx: &Index, subject: &str, record: &SchemaRecord, deleted: bool) -> Option<(u32, VersionState)> {
+    let id = *idx.identities.get(&identity(record))?;
+    idx.subjects.get(subject)?.iter().rev().find(|(_, s)| s.id == id && (deleted || !s.deleted)).map(|(v, s)| (*v, *s))
+}
+
+/// Ids of schemas referencing (subject, version) that are still used by a version
+/// (a live one unless `deleted`).
+fn live_referrers(idx: &Index, subject: &str, version: u32, deleted: bool) -> Vec<u32> {
+    let Some(ids) = idx.referrers.get(&(subject.to_string(), version)) else {
+        return vec![];
+    };
+    ids.iter()
+        .copied()
+        .filter(|id| {
+            idx.usages.get(id).is_some_and(|uses| uses.iter().any(|(s, v)| deleted || idx.subjects.get(s).and_then(|vs| vs.get(v)).is_some_and(|st| !st.deleted)))
+        })
+        .collect()
+}
+
+fn is_referenced(idx: &Index, subject: &str, version: u32) -> bool {
+    !live_referrers(idx, subject, version, true).is_empty()
+}
+
+/// Removes a schema once no version other than `removed` uses it.
+fn drop_unused_schema(idx: &Index, id: u32, removed: &[(&str, u32)]) -> Option<Change> {
+    let uses = idx.usages.get(&id)?;
+    let still_used = uses.iter().any(|(s, v)| !removed.iter().any(|(rs, rv)| rs == s && rv == v));
+    (!still_used).then_some(Change::DeleteSchema(id))
+}
+
+/// A subject's config and mode go with its last version.
+fn drop_subject_settings(idx: &Index, subject: &str) -> Vec<Change> {
+    let scope = Scope::Subject(subject.to_string());
+    let mut changes = Vec::new();
+    if idx.configs.contains_key(&scope) {
+        changes.push(Change::DeleteConfig(scope.clone()));
+    }
+    if idx.modes.contains_key(&scope) {
+        changes.push(Change::DeleteMode(scope));
+    }
+    changes
+}
+
+/// Confluent records an explicitly requested version in the metadata.
+fn set_confluent_version(record: &mut SchemaRecord, version: u32) {
+    let metadata = record.metadata.get_or_insert_with(|| Value::Object(Default::default()));
+    if let Value::Object(m) = metadata {
+        let props = m.entry("properties").or_insert_with(|| Value::Object(Default::default()));
+        if let Value::Object(p) = props {
+            p.insert("confluent:version".into(), Value::String(version.to_string()));
+        }
+    }
+}
+
+fn render_reference(r: &super::InputReference) -> String {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "null".into());
+    let version = r.version.map(|v| v.to_string()).unwrap_or_else(|| "null".into());
+    format!("{{name='{}', subject='{}', version={}}}", opt(&r.name), opt(&r.subject), version)
+}
+
+/// Confluent's 42201 text: the request as Java prints it, then the parser's detail.
+fn invalid_message(subject: &str, input: &SchemaInput, text: &str, schema_type: &str, detail: &str) -> String {
+    let refs: Vec<String> = input.references.iter().map(render_reference).collect();
+    let refs = format!("[{}]", refs.join(", "));
+    let json_or_null = |v: &Option<Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "null".into());
+    format!(
+        "Invalid schema {{subject={subject},version=0,id=-1,schemaType={schema_type},references={refs},metadata={},ruleSet={},schema={text},schemaTags=null}} with refs {refs} of type {schema_type}, details: {detail}",
+        json_or_null(&input.metadata),
+        json_or_null(&input.rule_set),
+    )
+}

@@ -1,0 +1,31 @@
+//! Starting the HTTP server: open the store, build the registry, bind, serve until a signal.
+
+use std::sync::Arc;
+
+use actix_web::{web, App, HttpServer};
+
+use crate::api;
+use crate::config::ServeArgs;
+use crate::registry::{Registry, Settings};
+use crate::store::Store;
+
+/// Opens the data directory and serves until SIGINT/SIGTERM. Errors are fit to print.
+pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    let store = Store::open(&args.data_dir).map_err(|e| e.to_string())?;
+    let settings = Settings { default_level: args.compatibility, max_schema_bytes: args.max_body_bytes };
+    let registry = Arc::new(Registry::new(store, settings));
+    let data = web::Data::new(registry);
+    let max_body = args.max_body_bytes;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .configure(api::routes)
+    });
+    if let Some(w) = args.workers {
+        server = server.workers(w);
+    }
+    let server = server.bind(&args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    tracing::info!(listen = %args.listen, data_dir = %args.data_dir.display(), "schemata serving");
+    server.run().await.map_err(|e| e.to_string())
+}

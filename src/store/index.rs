@@ -1,0 +1,138 @@
+//! The in-memory index that serves every read. It is derived entirely from the stored
+//! records: on start it is rebuilt by replaying the stored state as `Change`s, and each
+//! committed write applies the same `Change`s, so there is one code path for both.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
+
+use sha2::{Digest, Sha256};
+
+use crate::registry::model::{Config, Mode, SchemaRecord, Scope, VersionState};
+use crate::schema::ParsedSchema;
+
+/// One mutation of the registry's state. A write is a list of these, committed atomically.
+#[derive(Clone, Debug)]
+pub enum Change {
+    PutSchema(u32, SchemaRecord),
+    DeleteSchema(u32),
+    PutVersion(String, u32, VersionState),
+    DeleteVersion(String, u32),
+    PutConfig(Scope, Config),
+    DeleteConfig(Scope),
+    PutMode(Scope, Mode),
+    DeleteMode(Scope),
+    /// The next id to hand out; only ever grows, so ids are never reused.
+    SetNextId(u32),
+}
+
+/// A stored schema with its identity and (lazily) its parsed form.
+#[derive(Debug)]
+pub struct StoredSchema {
+    pub id: u32,
+    pub record: SchemaRecord,
+    pub identity: String,
+    /// Parsed once, on first use by a compatibility check, then kept.
+    pub parsed: OnceLock<Result<Arc<ParsedSchema>, String>>,
+}
+
+/// Two records with the same identity are the same schema and share one id.
+pub fn identity(record: &SchemaRecord) -> String {
+    let mut h = Sha256::new();
+    // serde_json of the record is deterministic: fixed field order, refs in request order.
+    h.update(serde_json::to_vec(record).unwrap_or_default());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, Default)]
+pub struct Index {
+    pub schemas: HashMap<u32, Arc<StoredSchema>>,
+    pub identities: HashMap<String, u32>,
+    /// Subject → version → state; both ordered, as listings are.
+    pub subjects: BTreeMap<String, BTreeMap<u32, VersionState>>,
+    pub configs: HashMap<Scope, Config>,
+    pub modes: HashMap<Scope, Mode>,
+    pub next_id: u32,
+    /// Schema id → the (subject, version) pairs that use it.
+    pub usages: HashMap<u32, BTreeSet<(String, u32)>>,
+    /// (subject, version) → ids of schemas whose references point at it.
+    pub referrers: HashMap<(String, u32), BTreeSet<u32>>,
+}
+
+impl Index {
+    pub fn apply(&mut self, change: Change) {
+        match change {
+            Change::PutSchema(id, record) => {
+                self.remove_schema(id);
+                for r in &record.references {
+                    if let Ok(v) = u32::try_from(r.version) {
+                        self.referrers.entry((r.subject.clone(), v)).or_default().insert(id);
+                    }
+                }
+                let ident = identity(&record);
+                self.identities.insert(ident.clone(), id);
+                let stored = StoredSchema { id, record, identity: ident, parsed: OnceLock::new() };
+                self.schemas.insert(id, Arc::new(stored));
+                self.next_id = self.next_id.max(id + 1);
+            }
+            Change::DeleteSchema(id) => self.remove_schema(id),
+            Change::PutVersion(subject, version, state) => {
+                let versions = self.subjects.entry(subject.clone()).or_default();
+                if let Some(old) = versions.insert(version, state) {
+                    Self::remove_usage(&mut self.usages, old.id, &subject, version);
+                }
+                self.usages.entry(state.id).or_default().insert((subject, version));
+            }
+            Change::DeleteVersion(subject, version) => {
+                if let Some(versions) = self.subjects.get_mut(&subject) {
+                    if let Some(old) = versions.remove(&version) {
+                        Self::remove_usage(&mut self.usages, old.id, &subject, version);
+                    }
+                    if versions.is_empty() {
+                        self.subjects.remove(&subject);
+                    }
+                }
+            }
+            Change::PutConfig(scope, config) => {
+                self.configs.insert(scope, config);
+            }
+            Change::DeleteConfig(scope) => {
+                self.configs.remove(&scope);
+            }
+            Change::PutMode(scope, mode) => {
+                self.modes.insert(scope, mode);
+            }
+            Change::DeleteMode(scope) => {
+                self.modes.remove(&scope);
+            }
+            Change::SetNextId(next) => self.next_id = self.next_id.max(next),
+        }
+    }
+
+    fn remove_schema(&mut self, id: u32) {
+        if let Some(old) = self.schemas.remove(&id) {
+            if self.identities.get(&old.identity) == Some(&id) {
+                self.identities.remove(&old.identity);
+            }
+            for r in &old.record.references {
+                if let Ok(v) = u32::try_from(r.version) {
+                    let key = (r.subject.clone(), v);
+                    if let Some(set) = self.referrers.get_mut(&key) {
+                        set.remove(&id);
+                        if set.is_empty() {
+                            self.referrers.remove(&key);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn remove_usage(usages: &mut HashMap<u32, BTreeSet<(String, u32)>>, id: u32, subject: &str, version: u32) {
+        if let Some(set) = usages.get_mut(&id) {
+            set.remove(&(subject.to_string(), version));
+            if set.is_empty() {
+                usages.remove(&id);
+            }
+        }
+    }
+}

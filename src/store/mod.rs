@@ -1,0 +1,235 @@
+//! Durable state in sled plus the in-memory index every read uses.
+//!
+//! Writes are serialized by one writer lock. A write computes its `Change`s from the current
+//! index, commits them in one sled transaction across the trees, flushes sled to disk, and only
+//! then publishes them to the index. So an answered write is on disk, a failed write leaves
+//! both disk and index untouched, and readers never see a state that is not durable.
+
+pub mod index;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use fs2::FileExt;
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+pub use index::{Change, Index, StoredSchema};
+
+use crate::registry::error::{RegistryError, Result};
+use crate::registry::model::{Config, Mode, SchemaRecord, Scope, VersionState};
+
+/// Bumped when the layout of the data directory changes; an unknown version is refused.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Why a data directory could not be opened. Reported at start, before serving.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create or read the data directory {0}: {1}")]
+    Directory(PathBuf, std::io::Error),
+    #[error("the data directory {0} is in use by another running schemata instance")]
+    Locked(PathBuf),
+    #[error("cannot open the database in {0}: {1}")]
+    Database(PathBuf, sled::Error),
+    #[error("the data directory {0} has format version {1}; this build reads version {FORMAT_VERSION}")]
+    UnknownFormat(PathBuf, u32),
+    #[error("the data directory {0} holds a damaged record ({1})")]
+    Corrupt(PathBuf, String),
+}
+
+pub struct Store {
+    db: sled::Db,
+    schemas: sled::Tree,
+    versions: sled::Tree,
+    configs: sled::Tree,
+    modes: sled::Tree,
+    meta: sled::Tree,
+    index: RwLock<Index>,
+    writer: Mutex<()>,
+    /// Held for the life of the store so that a second instance cannot open the directory.
+    _lock: File,
+}
+
+const NEXT_ID: &[u8] = b"next_id";
+const FORMAT: &[u8] = b"format_version";
+
+impl Store {
+    pub fn open(dir: &Path) -> std::result::Result<Store, OpenError> {
+        std::fs::create_dir_all(dir).map_err(|e| OpenError::Directory(dir.into(), e))?;
+        let lock = File::create(dir.join("schemata.lock")).map_err(|e| OpenError::Directory(dir.into(), e))?;
+        lock.try_lock_exclusive().map_err(|_| OpenError::Locked(dir.into()))?;
+        let db_err = |e| OpenError::Database(dir.into(), e);
+        let db = sled::open(dir.join("db")).map_err(db_err)?;
+        let tree = |name: &str| db.open_tree(name).map_err(db_err);
+        let store = Store {
+            schemas: tree("schemas")?,
+            versions: tree("versions")?,
+            configs: tree("configs")?,
+            modes: tree("modes")?,
+            meta: tree("meta")?,
+            db,
+            index: RwLock::new(Index::default()),
+            writer: Mutex::new(()),
+            _lock: lock,
+        };
+        store.check_format(dir)?;
+        let index = store.load().map_err(|e| OpenError::Corrupt(dir.into(), e))?;
+        *store.index.write() = index;
+        Ok(store)
+    }
+
+    fn check_format(&self, dir: &Path) -> std::result::Result<(), OpenError> {
+        let db_err = |e| OpenError::Database(dir.into(), e);
+        match self.meta.get(FORMAT).map_err(db_err)? {
+            Some(v) => {
+                let found = read_u32(&v).map_err(|e| OpenError::Corrupt(dir.into(), e))?;
+                if found != FORMAT_VERSION {
+                    return Err(OpenError::UnknownFormat(dir.into(), found));
+                }
+            }
+            None => {
+                self.meta.insert(FORMAT, &FORMAT_VERSION.to_be_bytes()).map_err(db_err)?;
+                self.db.flush().map_err(db_err)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the index from the trees.
+    fn load(&self) -> std::result::Result<Index, String> {
+        let mut index = Index::default();
+        let bad = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
+        for item in self.schemas.iter() {
+            let (k, v) = item.map_err(|e| bad("schemas", &e))?;
+            let record: SchemaRecord = serde_json::from_slice(&v).map_err(|e| bad("schema record", &e))?;
+            index.apply(Change::PutSchema(read_u32(&k)?, record));
+        }
+        for item in self.versions.iter() {
+            let (k, v) = item.map_err(|e| bad("versions", &e))?;
+            let (subject, version) = decode_version_key(&k)?;
+            let state: VersionState = serde_json::from_slice(&v).map_err(|e| bad("version record", &e))?;
+            index.apply(Change::PutVersion(subject, version, state));
+        }
+        for item in self.configs.iter() {
+            let (k, v) = item.map_err(|e| bad("configs", &e))?;
+            let config: Config = serde_json::from_slice(&v).map_err(|e| bad("config record", &e))?;
+            index.apply(Change::PutConfig(decode_scope(&k)?, config));
+        }
+        for item in self.modes.iter() {
+            let (k, v) = item.map_err(|e| bad("modes", &e))?;
+            let mode: Mode = serde_json::from_slice(&v).map_err(|e| bad("mode record", &e))?;
+            index.apply(Change::PutMode(decode_scope(&k)?, mode));
+        }
+        if let Some(v) = self.meta.get(NEXT_ID).map_err(|e| bad("meta", &e))? {
+            index.apply(Change::SetNextId(read_u32(&v)?));
+        }
+        index.next_id = index.next_id.max(1);
+        Ok(index)
+    }
+
+    /// A consistent view of the current state, for reads.
+    pub fn read(&self) -> RwLockReadGuard<'_, Index> {
+        self.index.read()
+    }
+
+    /// Runs one write: `plan` sees the current state and returns the changes to make and the
+    /// answer to give. Writes run one at a time; the answer is returned only once the changes
+    /// are on disk.
+    pub fn write<T>(&self, plan: impl FnOnce(&Index) -> Result<(Vec<Change>, T)>) -> Result<T> {
+        let _writer = self.writer.lock();
+        let (changes, answer) = plan(&self.index.read())?;
+        if !changes.is_empty() {
+            self.persist(&changes)?;
+            let mut index = self.index.write();
+            for change in changes {
+                index.apply(change);
+            }
+        }
+        Ok(answer)
+    }
+
+    fn persist(&self, changes: &[Change]) -> Result<()> {
+        let trees = (&self.schemas, &self.versions, &self.configs, &self.modes, &self.meta);
+        let result: std::result::Result<(), TransactionError<String>> = trees.transaction(|(schemas, versions, configs, modes, meta)| {
+            let enc = |v: serde_json::Result<Vec<u8>>| v.map_err(|e| ConflictableTransactionError::Abort(e.to_string()));
+            for change in changes {
+                match change {
+                    Change::PutSchema(id, record) => {
+                        schemas.insert(&id.to_be_bytes(), enc(serde_json::to_vec(record))?)?;
+                    }
+                    Change::DeleteSchema(id) => {
+                        schemas.remove(&id.to_be_bytes())?;
+                    }
+                    Change::PutVersion(subject, version, state) => {
+                        versions.insert(version_key(subject, *version), enc(serde_json::to_vec(state))?)?;
+                    }
+                    Change::DeleteVersion(subject, version) => {
+                        versions.remove(version_key(subject, *version))?;
+                    }
+                    Change::PutConfig(scope, config) => {
+                        configs.insert(scope_key(scope), enc(serde_json::to_vec(config))?)?;
+                    }
+                    Change::DeleteConfig(scope) => {
+                        configs.remove(scope_key(scope))?;
+                    }
+                    Change::PutMode(scope, mode) => {
+                        modes.insert(scope_key(scope), enc(serde_json::to_vec(mode))?)?;
+                    }
+                    Change::DeleteMode(scope) => {
+                        modes.remove(scope_key(scope))?;
+                    }
+                    Change::SetNextId(next) => {
+                        meta.insert(NEXT_ID, &next.to_be_bytes())?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        result.map_err(|e| match e {
+            TransactionError::Abort(msg) => RegistryError::Store(msg),
+            TransactionError::Storage(e) => RegistryError::from(e),
+        })?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+/// Subject bytes, then 0xFF (never in UTF-8), then the version big-endian: ordered scans.
+fn version_key(subject: &str, version: u32) -> Vec<u8> {
+    let mut key = Vec::with_capacity(subject.len() + 5);
+    key.extend_from_slice(subject.as_bytes());
+    key.push(0xFF);
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+fn decode_version_key(key: &[u8]) -> std::result::Result<(String, u32), String> {
+    let split = key.len().checked_sub(5).filter(|&i| key[i] == 0xFF).ok_or("bad version key")?;
+    let subject = String::from_utf8(key[..split].to_vec()).map_err(|e| e.to_string())?;
+    Ok((subject, read_u32(&key[split + 1..])?))
+}
+
+fn scope_key(scope: &Scope) -> Vec<u8> {
+    match scope {
+        Scope::Global => b"g".to_vec(),
+        Scope::Subject(s) => [b"s", s.as_bytes()].concat(),
+    }
+}
+
+fn decode_scope(key: &[u8]) -> std::result::Result<Scope, String> {
+    match key.split_first() {
+        Some((b'g', [])) => Ok(Scope::Global),
+        Some((b's', rest)) => Ok(Scope::Subject(String::from_utf8(rest.to_vec()).map_err(|e| e.to_string())?)),
+        _ => Err("bad scope key".into()),
+    }
+}
+
+fn read_u32(bytes: &[u8]) -> std::result::Result<u32, String> {
+    <[u8; 4]>::try_from(bytes).map(u32::from_be_bytes).map_err(|_| "bad integer".to_string())
+}
