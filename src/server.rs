@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use actix_web::middleware::ErrorHandlers;
+use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpServer};
 
 use crate::api;
@@ -20,6 +22,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(max_body))
+            .wrap(ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, api::too_large))
             .configure(api::routes)
     });
     if let Some(w) = args.workers {

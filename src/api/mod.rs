@@ -10,11 +10,12 @@ mod root;
 mod schemas;
 mod subjects;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
+use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 
@@ -74,25 +75,26 @@ pub fn reply_raw(req: &HttpRequest, body: String) -> ApiResult {
 }
 
 /// Query parameters, read the way Confluent's Java resources read them.
-pub struct Params(HashMap<String, String>);
+pub struct Params(Vec<(String, String)>);
 
 impl Params {
     pub fn from(req: &HttpRequest) -> Params {
-        let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default();
-        let mut map = HashMap::new();
-        for (k, v) in pairs {
-            map.entry(k).or_insert(v);
-        }
-        Params(map)
+        Params(web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default())
+    }
+
+    /// Every value of a repeated parameter, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
     }
 
     /// Java's `Boolean.parseBoolean`: `true` in any case; anything else is false.
     pub fn flag(&self, name: &str) -> bool {
-        self.0.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
+    /// The first value of a parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// An integer parameter; malformed values fall back to the default.
@@ -134,7 +136,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.default_service(web::to(not_found));
 }
 
-/// Maps actix's own extraction errors (bad path encoding, payload too large) to Confluent's.
-pub fn payload_config() -> web::PayloadConfig {
-    web::PayloadConfig::new(usize::MAX)
+/// A body over the configured limit is answered as Confluent answers a too-large schema.
+pub fn too_large<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let response = RegistryError::SchemaTooLarge.error_response();
+    let (req, _) = res.into_parts();
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response).map_into_right_body()))
 }

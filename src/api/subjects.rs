@@ -86,6 +86,13 @@ async fn referenced_by(req: HttpRequest, reg: Reg) -> ApiResult {
     reply(&req, &p.page(ids, 1000))
 }
 
+async fn by_metadata(req: HttpRequest, reg: Reg) -> ApiResult {
+    let p = Params::from(&req);
+    let pairs: Vec<(&str, &str)> = p.all("key").into_iter().zip(p.all("value")).collect();
+    let sv = reg.latest_with_metadata(&subject(&req), &pairs, p.flag("deleted"))?;
+    reply(&req, &render::subject_version(&sv))
+}
+
 async fn delete_version(req: HttpRequest, reg: Reg) -> ApiResult {
     let v = version(&req)?;
     let permanent = Params::from(&req).flag("permanent");
@@ -99,6 +106,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/subjects").route(web::get().to(list_subjects)))
         .service(resource("/subjects/").route(web::get().to(list_subjects)))
         .service(resource("/subjects/{subject}").route(web::post().to(lookup)).route(web::delete().to(delete_subject)))
+        .service(resource("/subjects/{subject}/metadata").route(web::get().to(by_metadata)))
         .service(resource("/subjects/{subject}/versions").route(web::get().to(list_versions)).route(web::post().to(register)))
         .service(resource("/subjects/{subject}/versions/{version}").route(web::get().to(get_version)).route(web::delete().to(delete_version)))
         .service(resource("/subjects/{subject}/versions/{version}/schema").route(web::get().to(get_version_schema)))

@@ -307,6 +307,24 @@ impl Registry {
         }
     }
 
+    /// GET /subjects/{subject}/metadata: the newest version whose metadata properties hold
+    /// every given key/value pair.
+    pub fn latest_with_metadata(&self, subject: &str, pairs: &[(&str, &str)], deleted: bool) -> Result<SubjectVersion> {
+        let idx = self.store.read();
+        let versions = idx.subjects.get(subject).filter(|vs| vs.values().any(|s| deleted || !s.deleted));
+        let versions = versions.ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
+        let matches = |state: &VersionState| {
+            let props = idx.schemas[&state.id].record.metadata.as_ref().and_then(|m| m.get("properties"));
+            pairs.iter().all(|(k, v)| props.and_then(|p| p.get(*k)).and_then(Value::as_str) == Some(*v))
+        };
+        versions
+            .iter()
+            .rev()
+            .find(|(_, s)| (deleted || !s.deleted) && matches(s))
+            .map(|(v, s)| self.subject_version(&idx, subject, *v, *s))
+            .ok_or(RegistryError::SchemaNotFound)
+    }
+
     /// GET /subjects/{subject}/versions/{version}/referencedby.
     pub fn referenced_by(&self, subject: &str, version: Option<u32>, deleted: bool) -> Result<Vec<u32>> {
         let idx = self.store.read();
