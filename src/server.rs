@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use actix_web::middleware::ErrorHandlers;
+use actix_web::middleware::{ErrorHandlers, NormalizePath};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpServer};
 
@@ -22,6 +22,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(max_body))
+            // Jersey ignores a trailing slash and empty segments; so do we.
+            .wrap(NormalizePath::trim())
             .wrap(ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, api::too_large))
             .configure(api::routes)
     });

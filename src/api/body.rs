@@ -100,19 +100,40 @@ fn json_object(m: &Map<String, Value>, key: &str, type_name: &str) -> Result<Opt
     }
 }
 
-/// Metadata property values are Strings in Confluent's model: coerce scalars.
-fn metadata(m: &Map<String, Value>) -> Result<Option<Value>> {
-    let Some(mut md) = json_object(m, "metadata", "Metadata")? else {
+/// A scalar where Jackson expects a String: numbers and booleans become their text.
+fn coerce_string(v: &mut Value) -> Result<()> {
+    match v {
+        Value::Number(n) => *v = Value::String(n.to_string()),
+        Value::Bool(b) => *v = Value::String(b.to_string()),
+        Value::String(_) | Value::Null => {}
+        _ => return Err(RegistryError::BadRequest("Cannot deserialize value of type `String` from non-scalar value".into())),
+    }
+    Ok(())
+}
+
+/// A Set<String> property: must be an array of scalars.
+fn string_set(v: &mut Value) -> Result<()> {
+    match v {
+        Value::Array(items) => items.iter_mut().try_for_each(coerce_string),
+        Value::Null => Ok(()),
+        _ => Err(RegistryError::BadRequest("Cannot construct instance of `HashSet` from non-array value".into())),
+    }
+}
+
+/// Metadata in Confluent's typed model: properties are Strings, tags are sets of Strings per
+/// path, sensitive is a set of Strings.
+fn metadata_at(m: &Map<String, Value>, key: &str) -> Result<Option<Value>> {
+    let Some(mut md) = json_object(m, key, "Metadata")? else {
         return Ok(None);
     };
     if let Some(Value::Object(props)) = md.get_mut("properties") {
-        for v in props.values_mut() {
-            match v {
-                Value::Number(n) => *v = Value::String(n.to_string()),
-                Value::Bool(b) => *v = Value::String(b.to_string()),
-                _ => {}
-            }
-        }
+        props.values_mut().try_for_each(coerce_string)?;
+    }
+    if let Some(Value::Object(tags)) = md.get_mut("tags") {
+        tags.values_mut().try_for_each(string_set)?;
+    }
+    if let Some(sensitive) = md.get_mut("sensitive") {
+        string_set(sensitive)?;
     }
     if let Value::Object(map) = &mut md {
         map.retain(|k, v| !v.is_null() && matches!(k.as_str(), "tags" | "properties" | "sensitive"));
@@ -120,6 +141,29 @@ fn metadata(m: &Map<String, Value>) -> Result<Option<Value>> {
         map.retain(|_, v| !matches!(v, Value::Object(o) if o.is_empty()) && !matches!(v, Value::Array(a) if a.is_empty()));
     }
     Ok(Some(md))
+}
+
+fn metadata(m: &Map<String, Value>) -> Result<Option<Value>> {
+    metadata_at(m, "metadata")
+}
+
+/// Rule kinds and modes are Java enums: other values are Jackson's 400.
+fn rule_set_at(m: &Map<String, Value>, key: &str) -> Result<Option<Value>> {
+    let rule_set = json_object(m, key, "RuleSet")?;
+    let enum_check = |rule: &Value, field: &str, allowed: &[&str]| match rule.get(field) {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) if allowed.contains(&s.as_str()) => Ok(()),
+        Some(other) => Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `{field}` from {other}: not one of the values accepted"))),
+    };
+    for kind in ["migrationRules", "domainRules", "encodingRules"] {
+        if let Some(Value::Array(rules)) = rule_set.as_ref().and_then(|rs| rs.get(kind)) {
+            for rule in rules {
+                enum_check(rule, "kind", &["CONDITION", "TRANSFORM"])?;
+                enum_check(rule, "mode", &["UPGRADE", "DOWNGRADE", "UPDOWN", "WRITE", "READ", "WRITEREAD"])?;
+            }
+        }
+    }
+    Ok(rule_set)
 }
 
 /// A RegisterSchemaRequest (register, lookup, compatibility).
@@ -144,7 +188,7 @@ pub fn schema_input(v: &Value) -> Result<SchemaInput> {
         schema_type: string(m, "schemaType")?,
         references,
         metadata: metadata(m)?,
-        rule_set: json_object(m, "ruleSet", "RuleSet")?,
+        rule_set: rule_set_at(m, "ruleSet")?,
         id: integer(m, "id")?,
         version: integer(m, "version")?,
     })
@@ -169,10 +213,10 @@ pub fn config_update(v: &Value) -> Result<(ConfigUpdate, Map<String, Value>)> {
     c.validate_rules = boolean(m, "validateRules")?;
     c.alias = string(m, "alias")?;
     c.compatibility_group = string(m, "compatibilityGroup")?;
-    c.default_metadata = json_object(m, "defaultMetadata", "Metadata")?;
-    c.override_metadata = json_object(m, "overrideMetadata", "Metadata")?;
-    c.default_rule_set = json_object(m, "defaultRuleSet", "RuleSet")?;
-    c.override_rule_set = json_object(m, "overrideRuleSet", "RuleSet")?;
+    c.default_metadata = metadata_at(m, "defaultMetadata")?;
+    c.override_metadata = metadata_at(m, "overrideMetadata")?;
+    c.default_rule_set = rule_set_at(m, "defaultRuleSet")?;
+    c.override_rule_set = rule_set_at(m, "overrideRuleSet")?;
     if let Value::Object(rest) = serde_json::to_value(&update.config).unwrap_or_default() {
         for (k, v) in rest {
             if k != "compatibilityLevel" {
@@ -189,4 +233,9 @@ pub fn mode_update(v: &Value) -> Result<(Mode, String)> {
     let raw = string(m, "mode")?.ok_or(RegistryError::InvalidMode)?;
     let mode = Mode::parse(&raw).ok_or(RegistryError::InvalidMode)?;
     Ok((mode, raw))
+}
+
+/// The root resource takes a map of Strings.
+pub fn string_map(v: &Value) -> Result<()> {
+    object(v, "Map")?.values().try_for_each(|v| coerce_string(&mut v.clone()))
 }

@@ -97,19 +97,22 @@ impl Params {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    /// An integer parameter; malformed values fall back to the default.
-    pub fn int(&self, name: &str, default: i64) -> i64 {
-        self.get(name).and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+    /// A Java `int` parameter. A malformed one makes the resource not match: 404, as in Jersey.
+    pub fn int(&self, name: &str, default: i32) -> Result<i32, RegistryError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| RegistryError::NotFound),
+        }
     }
 
     /// Applies `offset` and `limit` (-1 or absent = `max`) to a listing.
-    pub fn page<T>(&self, items: Vec<T>, max: usize) -> Vec<T> {
-        let offset = self.int("offset", 0).max(0) as usize;
-        let limit = match self.int("limit", -1) {
+    pub fn page<T>(&self, items: Vec<T>, max: usize) -> Result<Vec<T>, RegistryError> {
+        let offset = self.int("offset", 0)?.max(0) as usize;
+        let limit = match self.int("limit", -1)? {
             l if l <= 0 => max,
             l => (l as usize).min(max),
         };
-        items.into_iter().skip(offset).take(limit).collect()
+        Ok(items.into_iter().skip(offset).take(limit).collect())
     }
 }
 

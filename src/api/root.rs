@@ -12,7 +12,7 @@ async fn root(req: HttpRequest) -> ApiResult {
 /// Confluent accepts any JSON map here and answers `{}`.
 async fn root_post(req: HttpRequest, payload: web::Bytes) -> ApiResult {
     if !payload.is_empty() {
-        body::json(&req, &payload, "post.arg0")?;
+        body::string_map(&body::json(&req, &payload, "post.arg0")?)?;
     }
     reply(&req, &json!({}))
 }

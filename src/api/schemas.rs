@@ -27,20 +27,22 @@ async fn by_id_schema(req: HttpRequest, reg: Reg) -> ApiResult {
 async fn id_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
     let subjects = reg.id_subjects(id(&req)?, p.flag("deleted"))?;
-    reply(&req, &p.page(subjects, usize::MAX))
+    reply(&req, &p.page(subjects, usize::MAX)?)
 }
 
 async fn id_versions(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
     let versions: Vec<_> = reg.id_versions(id(&req)?, p.flag("deleted"))?.into_iter().map(|(subject, version)| json!({ "subject": subject, "version": version })).collect();
-    reply(&req, &p.page(versions, usize::MAX))
+    reply(&req, &p.page(versions, usize::MAX)?)
 }
 
 async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
-    let filter = SchemaFilter { subject_prefix: p.get("subjectPrefix").map(str::to_string), deleted: p.flag("deleted"), latest_only: p.flag("latestOnly") };
+    let filter = SchemaFilter { subject_prefix: p.get("subjectPrefix").map(str::to_string), deleted: p.flag("deleted"), latest_only: p.flag("latestOnly"),
+        rule_type: p.get("ruleType").filter(|t| !t.is_empty()).map(str::to_string),
+    };
     let schemas: Vec<_> = reg.list_schemas(&filter).iter().map(render::subject_version).collect();
-    reply(&req, &p.page(schemas, 1000))
+    reply(&req, &p.page(schemas, 1000)?)
 }
 
 async fn types(req: HttpRequest) -> ApiResult {
@@ -50,7 +52,6 @@ async fn types(req: HttpRequest) -> ApiResult {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/schemas").route(web::get().to(list)))
-        .service(resource("/schemas/").route(web::get().to(list)))
         .service(resource("/schemas/types").route(web::get().to(types)))
         .service(resource("/schemas/ids/{id}").route(web::get().to(by_id)))
         .service(resource("/schemas/ids/{id}/schema").route(web::get().to(by_id_schema)))

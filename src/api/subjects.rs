@@ -5,13 +5,13 @@ use serde_json::json;
 
 use super::{body, render, reply, reply_raw, resource, ApiResult, Params, Reg};
 use crate::registry::error::RegistryError;
-use crate::registry::parse_version;
+use crate::registry::{normalize_subject, parse_version};
 use crate::registry::subjects::Visibility;
 
 /// The `{subject}` path segment, percent-decoded (a subject may hold `/` as `%2F`).
 pub fn subject(req: &HttpRequest) -> String {
     let raw = req.match_info().get("subject").unwrap_or("");
-    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
+    normalize_subject(&percent_encoding::percent_decode_str(raw).decode_utf8_lossy())
 }
 
 fn version(req: &HttpRequest) -> Result<Option<u32>, RegistryError> {
@@ -31,13 +31,13 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, RegistryE
 async fn list_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
     let subjects = reg.list_subjects(p.get("subjectPrefix"), visibility(&p));
-    reply(&req, &p.page(subjects, usize::MAX))
+    reply(&req, &p.page(subjects, usize::MAX)?)
 }
 
 async fn list_versions(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
     let versions = reg.list_versions(&subject(&req), visibility(&p))?;
-    reply(&req, &p.page(versions, usize::MAX))
+    reply(&req, &p.page(versions, usize::MAX)?)
 }
 
 async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
@@ -83,7 +83,7 @@ async fn referenced_by(req: HttpRequest, reg: Reg) -> ApiResult {
     let v = version(&req)?;
     let p = Params::from(&req);
     let ids = reg.referenced_by(&subject(&req), v, p.flag("deleted"))?;
-    reply(&req, &p.page(ids, 1000))
+    reply(&req, &p.page(ids, 1000)?)
 }
 
 async fn by_metadata(req: HttpRequest, reg: Reg) -> ApiResult {
@@ -104,7 +104,6 @@ async fn delete_version(req: HttpRequest, reg: Reg) -> ApiResult {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/subjects").route(web::get().to(list_subjects)))
-        .service(resource("/subjects/").route(web::get().to(list_subjects)))
         .service(resource("/subjects/{subject}").route(web::post().to(lookup)).route(web::delete().to(delete_subject)))
         .service(resource("/subjects/{subject}/metadata").route(web::get().to(by_metadata)))
         .service(resource("/subjects/{subject}/versions").route(web::get().to(list_versions)).route(web::post().to(register)))

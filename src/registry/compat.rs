@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use serde_json::Value;
+
 use super::error::{RegistryError, Result};
 use super::model::Level;
 use super::subjects::latest_live;
@@ -66,14 +68,21 @@ impl Registry {
     }
 
     /// The live versions a check at `level` reads: the latest, or all of them newest first.
-    fn versions_to_check(idx: &Index, subject: &str, level: Level) -> Vec<(u32, Arc<StoredSchema>)> {
+    /// With a `compatibilityGroup`, only versions in the new schema's group count.
+    fn versions_to_check(&self, idx: &Index, subject: &str, new_metadata: Option<&Value>, level: Level) -> Vec<(u32, Arc<StoredSchema>)> {
+        let group = self.effective_config(idx, subject).compatibility_group;
+        let group_of = |metadata: Option<&Value>| -> Option<Value> {
+            metadata?.get("properties")?.get(group.as_deref()?).cloned()
+        };
+        let new_group = group_of(new_metadata);
         let live = idx
             .subjects
             .get(subject)
             .into_iter()
             .flat_map(|vs| vs.iter().rev())
             .filter(|(_, s)| !s.deleted)
-            .map(|(v, s)| (*v, idx.schemas[&s.id].clone()));
+            .map(|(v, s)| (*v, idx.schemas[&s.id].clone()))
+            .filter(|(_, s)| group.is_none() || group_of(s.record.metadata.as_ref()) == new_group);
         if level.transitive() {
             live.collect()
         } else {
@@ -82,9 +91,9 @@ impl Registry {
     }
 
     /// The check a registration runs, at the subject's effective level.
-    pub(super) fn check_against_subject(&self, idx: &Index, subject: &str, new: &ParsedSchema) -> Result<Vec<String>> {
+    pub(super) fn check_against_subject(&self, idx: &Index, subject: &str, new: &ParsedSchema, new_metadata: Option<&Value>) -> Result<Vec<String>> {
         let level = self.effective_level(idx, subject);
-        let previous = Self::versions_to_check(idx, subject, level);
+        let previous = self.versions_to_check(idx, subject, new_metadata, level);
         self.check_versions(idx, new, &previous, level)
     }
 
@@ -115,7 +124,7 @@ impl Registry {
         };
         let level = self.effective_level(&idx, subject);
         let messages = match previous {
-            None => self.check_against_subject(&idx, subject, &prepared.parsed)?,
+            None => self.check_against_subject(&idx, subject, &prepared.parsed, prepared.record.metadata.as_ref())?,
             Some(previous) => self.check_versions(&idx, &prepared.parsed, &previous, level)?,
         };
         Ok(Verdict { is_compatible: messages.is_empty(), messages: if verbose { messages } else { vec![] } })

@@ -130,6 +130,18 @@ impl Registry {
     }
 }
 
+/// The one spelling of a subject in the default context: `:.:name` is `name`, and a
+/// context with no name part (`:.ctx`) is `:.ctx:`.
+pub fn normalize_subject(subject: &str) -> String {
+    if let Some(name) = subject.strip_prefix(":.:") {
+        return name.to_string();
+    }
+    match subject.strip_prefix(":.") {
+        Some(rest) if !rest.contains(':') => format!("{subject}:"),
+        _ => subject.to_string(),
+    }
+}
+
 /// True when the subject name is one Confluent accepts (42208 otherwise).
 pub fn valid_subject(subject: &str) -> bool {
     let unqualified = match subject.strip_prefix(":.") {

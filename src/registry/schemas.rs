@@ -13,6 +13,8 @@ pub struct SchemaFilter {
     pub subject_prefix: Option<String>,
     pub deleted: bool,
     pub latest_only: bool,
+    /// Only schemas whose rule set has a rule of this type.
+    pub rule_type: Option<String>,
 }
 
 impl Registry {
@@ -54,16 +56,26 @@ impl Registry {
         let prefix = filter.subject_prefix.as_deref().unwrap_or("");
         let mut out = Vec::new();
         for (subject, versions) in idx.subjects.range(prefix.to_string()..).take_while(|(s, _)| s.starts_with(prefix)) {
-            let visible = versions.iter().filter(|(_, s)| filter.deleted || !s.deleted);
-            let chosen: Vec<_> = if filter.latest_only {
-                versions.iter().rev().find(|(_, s)| !s.deleted).into_iter().collect()
-            } else {
-                visible.collect()
-            };
+            let mut visible = versions.iter().filter(|(_, s)| filter.deleted || !s.deleted);
+            let chosen: Vec<_> = if filter.latest_only { visible.next_back().into_iter().collect() } else { visible.collect() };
             for (&v, &state) in chosen {
+                if let Some(rule_type) = &filter.rule_type {
+                    if !has_rule_type(&idx.schemas[&state.id].record.rule_set, rule_type) {
+                        continue;
+                    }
+                }
                 out.push(self.subject_version(&idx, subject, v, state));
             }
         }
         out
     }
+}
+
+fn has_rule_type(rule_set: &Option<serde_json::Value>, rule_type: &str) -> bool {
+    let Some(rs) = rule_set else { return false };
+    ["migrationRules", "domainRules", "encodingRules"].iter().any(|kind| {
+        rs.get(kind)
+            .and_then(|r| r.as_array())
+            .is_some_and(|rules| rules.iter().any(|r| r.get("type").and_then(|t| t.as_str()) == Some(rule_type)))
+    })
 }

@@ -166,7 +166,7 @@ impl Registry {
         }
 
         if mode != Mode::Import {
-            let messages = self.check_against_subject(idx, subject, &prepared.parsed)?;
+            let messages = self.check_against_subject(idx, subject, &prepared.parsed, record.metadata.as_ref())?;
             if !messages.is_empty() {
                 return Err(RegistryError::Incompatible { subject: subject.to_string(), messages });
             }
@@ -238,18 +238,8 @@ impl Registry {
         if !idx.subjects.get(subject).is_some_and(|vs| vs.values().any(|s| visible.shows(s))) {
             return Err(RegistryError::SubjectNotFound(subject.to_string()));
         }
-        let mut record = prepared.record;
-        if let Some((v, state)) = find_in_subject(&idx, subject, &record, deleted) {
+        if let Some((v, state)) = find_in_subject(&idx, subject, &prepared.record, deleted) {
             return Ok(self.subject_version(&idx, subject, v, state));
-        }
-        // Retry with the metadata the latest version would pass on.
-        if record.metadata.is_none() {
-            if let Some((_, state)) = latest_live(&idx, subject) {
-                record.metadata = idx.schemas[&state.id].record.metadata.clone();
-                if let Some((v, state)) = find_in_subject(&idx, subject, &record, deleted) {
-                    return Ok(self.subject_version(&idx, subject, v, state));
-                }
-            }
         }
         Err(RegistryError::SchemaNotFound)
     }
@@ -302,8 +292,7 @@ impl Registry {
         };
         match found {
             Some((v, state)) => Ok(self.subject_version(idx, subject, v, state)),
-            None if version.is_none() => Err(RegistryError::SubjectNotFound(subject.to_string())),
-            None => Err(RegistryError::VersionNotFound(version.unwrap_or(0) as i64)),
+            None => Err(RegistryError::VersionNotFound(version.map_or(-1, i64::from))),
         }
     }
 
@@ -336,7 +325,7 @@ impl Registry {
     pub fn delete_version(&self, subject: &str, version: Option<u32>, permanent: bool) -> Result<u32> {
         self.store.write(|idx| {
             Self::ensure_writable(idx, subject)?;
-            let sv = self.find_version(idx, subject, version, permanent)?;
+            let sv = self.find_version(idx, subject, version, true)?;
             let v = sv.version;
             if permanent {
                 if !sv.deleted {
@@ -355,7 +344,7 @@ impl Registry {
                 if sv.deleted {
                     return Err(RegistryError::VersionSoftDeleted(subject.to_string(), v));
                 }
-                if !live_referrers(idx, subject, v, false).is_empty() {
+                if is_referenced(idx, subject, v) {
                     return Err(RegistryError::ReferenceExists(subject.to_string(), v));
                 }
                 Ok((vec![Change::PutVersion(subject.to_string(), v, VersionState { id: sv.schema.id, deleted: true })], v))
@@ -392,7 +381,7 @@ impl Registry {
                 if live.is_empty() {
                     return Err(RegistryError::SubjectSoftDeleted(subject.to_string()));
                 }
-                if let Some(&v) = live.iter().find(|&&v| !live_referrers(idx, subject, v, false).is_empty()) {
+                if let Some(&v) = live.iter().find(|&&v| is_referenced(idx, subject, v)) {
                     return Err(RegistryError::ReferenceExists(subject.to_string(), v));
                 }
                 let changes = live.iter().map(|&v| Change::PutVersion(subject.to_string(), v, VersionState { id: versions[&v].id, deleted: true })).collect();
@@ -427,8 +416,10 @@ fn live_referrers(idx: &Index, subject: &str, version: u32, deleted: bool) -> Ve
         .collect()
 }
 
+/// Confluent blocks a delete only while a live version references the target; a referrer
+/// that is itself soft deleted does not hold it.
 fn is_referenced(idx: &Index, subject: &str, version: u32) -> bool {
-    !live_referrers(idx, subject, version, true).is_empty()
+    !live_referrers(idx, subject, version, false).is_empty()
 }
 
 /// Removes a schema once no version other than `removed` uses it.
