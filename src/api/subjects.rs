@@ -14,6 +14,11 @@ pub fn subject(req: &HttpRequest) -> String {
     normalize_subject(&percent_encoding::percent_decode_str(raw).decode_utf8_lossy())
 }
 
+/// The subject a data request is served from, after the subject's alias (config `alias`).
+pub fn data_subject(req: &HttpRequest, reg: &Reg) -> String {
+    reg.dealias(&subject(req))
+}
+
 fn version(req: &HttpRequest) -> Result<Option<u32>, RegistryError> {
     let raw = req.match_info().get("version").unwrap_or("");
     parse_version(&percent_encoding::percent_decode_str(raw).decode_utf8_lossy())
@@ -36,14 +41,14 @@ async fn list_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
 
 async fn list_versions(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
-    let versions = reg.list_versions(&subject(&req), visibility(&p))?;
+    let versions = reg.list_versions(&data_subject(&req, &reg), visibility(&p))?;
     reply(&req, &p.page(versions, usize::MAX)?)
 }
 
 async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
     let input = body::schema_input(&body::json(&req, &payload, "register.arg5")?)?;
     let normalize = Params::from(&req).flag("normalize");
-    let s = subject(&req);
+    let s = data_subject(&req, &reg);
     let registry = reg.get_ref().clone();
     let out = blocking(move || registry.register(&s, &input, normalize)).await?;
     match out.full {
@@ -55,13 +60,13 @@ async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult 
 async fn lookup(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
     let input = body::schema_input(&body::json(&req, &payload, "lookUpSchemaUnderSubject.arg4")?)?;
     let p = Params::from(&req);
-    let sv = reg.lookup(&subject(&req), &input, p.flag("normalize"), p.flag("deleted"))?;
+    let sv = reg.lookup(&data_subject(&req, &reg), &input, p.flag("normalize"), p.flag("deleted"))?;
     reply(&req, &render::subject_version(&sv))
 }
 
 async fn delete_subject(req: HttpRequest, reg: Reg) -> ApiResult {
     let permanent = Params::from(&req).flag("permanent");
-    let s = subject(&req);
+    let s = data_subject(&req, &reg);
     let registry = reg.get_ref().clone();
     let versions = blocking(move || registry.delete_subject(&s, permanent)).await?;
     reply(&req, &versions)
@@ -69,34 +74,34 @@ async fn delete_subject(req: HttpRequest, reg: Reg) -> ApiResult {
 
 async fn get_version(req: HttpRequest, reg: Reg) -> ApiResult {
     let v = version(&req)?;
-    let sv = reg.get_version(&subject(&req), v, Params::from(&req).flag("deleted"))?;
+    let sv = reg.get_version(&data_subject(&req, &reg), v, Params::from(&req).flag("deleted"))?;
     reply(&req, &render::subject_version(&sv))
 }
 
 async fn get_version_schema(req: HttpRequest, reg: Reg) -> ApiResult {
     let v = version(&req)?;
-    let sv = reg.get_version(&subject(&req), v, Params::from(&req).flag("deleted"))?;
+    let sv = reg.get_version(&data_subject(&req, &reg), v, Params::from(&req).flag("deleted"))?;
     reply_raw(&req, render::raw_schema(&sv.schema))
 }
 
 async fn referenced_by(req: HttpRequest, reg: Reg) -> ApiResult {
     let v = version(&req)?;
     let p = Params::from(&req);
-    let ids = reg.referenced_by(&subject(&req), v, p.flag("deleted"))?;
+    let ids = reg.referenced_by(&data_subject(&req, &reg), v, p.flag("deleted"))?;
     reply(&req, &p.page(ids, 1000)?)
 }
 
 async fn by_metadata(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
     let pairs: Vec<(&str, &str)> = p.all("key").into_iter().zip(p.all("value")).collect();
-    let sv = reg.latest_with_metadata(&subject(&req), &pairs, p.flag("deleted"))?;
+    let sv = reg.latest_with_metadata(&data_subject(&req, &reg), &pairs, p.flag("deleted"))?;
     reply(&req, &render::subject_version(&sv))
 }
 
 async fn delete_version(req: HttpRequest, reg: Reg) -> ApiResult {
     let v = version(&req)?;
     let permanent = Params::from(&req).flag("permanent");
-    let s = subject(&req);
+    let s = data_subject(&req, &reg);
     let registry = reg.get_ref().clone();
     let deleted = blocking(move || registry.delete_version(&s, v, permanent)).await?;
     reply(&req, &deleted)

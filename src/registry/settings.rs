@@ -35,6 +35,13 @@ impl Registry {
         }
     }
 
+    /// The subject that requests on `subject` are served from: its config's `alias`, if set
+    /// (one step, no chains, as Confluent's AliasFilter).
+    pub fn dealias(&self, subject: &str) -> String {
+        let idx = self.store.read();
+        idx.configs.get(&Scope::Subject(subject.to_string())).and_then(|c| c.alias.clone()).unwrap_or_else(|| subject.to_string())
+    }
+
     /// PUT /config[/{subject}]: merges the update into the stored config.
     pub fn put_config(&self, subject: Option<&str>, update: &ConfigUpdate) -> Result<()> {
         if let Some(s) = subject {
