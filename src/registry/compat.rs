@@ -115,7 +115,7 @@ impl Registry {
             _ => return Err(RegistryError::InvalidSchema("Empty schema".into())),
         };
         let normalize = normalize || self.effective_config(&idx, subject).normalize.unwrap_or(false);
-        let prepared = match self.prepare(&idx, subject, input, &text, normalize, true) {
+        let prepared = match self.prepare(&idx, subject, input, &text, normalize, normalize) {
             Ok(p) => p,
             Err(RegistryError::InvalidSchema(msg)) if verbose => {
                 return Ok(Verdict { is_compatible: false, messages: vec![msg] });

@@ -109,7 +109,8 @@ impl Registry {
         let explicit_id = input.id.filter(|&id| id >= 0);
         let explicit_version = input.version.filter(|&v| v > 0);
 
-        let prepared = self.prepare(idx, subject, &input, &text, normalize, mode != Mode::Import)?;
+        // Confluent 7.9 validates defaults only on the normalize path (and never in IMPORT).
+        let prepared = self.prepare(idx, subject, &input, &text, normalize, normalize && mode != Mode::Import)?;
         let mut record = prepared.record;
 
         // Fast path: the same schema is already a live version of the subject.

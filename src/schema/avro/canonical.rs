@@ -306,8 +306,13 @@ fn valid_logical(g: &Graph, id: NodeId, lt: &str, props: &[(String, JId)]) -> bo
             precision > 0 && scale >= 0 && scale <= precision && fits
         }
         "date" | "time-millis" => n.ty == Type::Int,
-        "time-micros" | "timestamp-millis" | "timestamp-micros" | "timestamp-nanos" | "local-timestamp-millis"
-        | "local-timestamp-micros" | "local-timestamp-nanos" => n.ty == Type::Long,
+        "time-micros"
+        | "timestamp-millis"
+        | "timestamp-micros"
+        | "timestamp-nanos"
+        | "local-timestamp-millis"
+        | "local-timestamp-micros"
+        | "local-timestamp-nanos" => n.ty == Type::Long,
         "uuid" => n.ty == Type::String || (n.ty == Type::Fixed && n.size == 16),
         "duration" => n.ty == Type::Fixed && n.size == 12,
         _ => false,

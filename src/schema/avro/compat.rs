@@ -63,7 +63,11 @@ impl Incompatibility {
                 self.message
             ),
         };
-        format!("{{errorType:'{}', description:'{description}', additionalInfo:'{}'}}", self.kind.as_str(), self.message)
+        format!(
+            "{{errorType:'{}', description:'{description}', additionalInfo:'{}'}}",
+            self.kind.as_str(),
+            self.message
+        )
     }
 }
 
@@ -221,12 +225,12 @@ impl Checker<'_> {
 
     fn record_fields(&mut self, r: NodeId, w: NodeId) -> Result<Vec<Incompatibility>, String> {
         let (rg, wg) = (self.r, self.w);
-        let (rn, wn) = (rg.node(r), wg.node(w));
+        let rn = rg.node(r);
         let mut out = Vec::new();
         self.path.push("fields".to_string());
         for rf in &rn.fields {
             self.path.push(rf.pos.to_string());
-            match lookup_writer_field(rg, r, rf, wg, w)? {
+            match lookup_writer_field(rg, rf, wg, w)? {
                 Some(wf) => out.extend(self.compat_at("type", rf.ty, wf.ty)?),
                 None if rf.default.is_some() => {}
                 None => {
@@ -242,14 +246,13 @@ impl Checker<'_> {
             self.path.pop();
         }
         self.path.pop();
-        let _ = wn;
         Ok(out)
     }
 }
 
 /// Writer fields matching the reader field's name or one of its aliases; more than one is
 /// an error in Avro-Java.
-fn lookup_writer_field<'g>(rg: &Graph, r: NodeId, rf: &Field, wg: &'g Graph, w: NodeId) -> Result<Option<&'g Field>, String> {
+fn lookup_writer_field<'g>(rg: &Graph, rf: &Field, wg: &'g Graph, w: NodeId) -> Result<Option<&'g Field>, String> {
     let wfields = &wg.node(w).fields;
     let mut hits: Vec<&Field> = Vec::new();
     if let Some(f) = wfields.iter().find(|f| f.name == rf.name) {
@@ -263,15 +266,12 @@ fn lookup_writer_field<'g>(rg: &Graph, r: NodeId, rf: &Field, wg: &'g Graph, w: 
     match hits.len() {
         0 => Ok(None),
         1 => Ok(Some(hits[0])),
-        _ => {
-            let _ = r;
-            Err(format!(
-                "Reader record field {} type:{} pos:{} matches multiple fields in writer record schema {}",
-                rf.name,
-                rg.node(rf.ty).ty.upper(),
-                rf.pos,
-                canonical::standalone(wg, w)
-            ))
-        }
+        _ => Err(format!(
+            "Reader record field {} type:{} pos:{} matches multiple fields in writer record schema {}",
+            rf.name,
+            rg.node(rf.ty).ty.upper(),
+            rf.pos,
+            canonical::standalone(wg, w)
+        )),
     }
 }

@@ -13,6 +13,7 @@ mod parse;
 
 pub use compat::{Incompatibility, IncompatibilityKind};
 pub use json::MAX_JSON_DEPTH;
+pub use parse::MAX_SCHEMA_DEPTH;
 
 use super::ParseOptions;
 use model::{Graph, NodeId};
@@ -75,7 +76,12 @@ impl AvroSchema {
 }
 
 /// Confluent verbose messages for reader reading writer-written data; empty = compatible.
-pub fn compatibility_messages(reader: &AvroSchema, writer: &AvroSchema, reader_role: &str, writer_role: &str) -> Vec<String> {
+pub fn compatibility_messages(
+    reader: &AvroSchema,
+    writer: &AvroSchema,
+    reader_role: &str,
+    writer_role: &str,
+) -> Vec<String> {
     match reader.incompatibilities(writer) {
         Ok(found) => found.iter().map(|i| i.confluent_message(reader_role, writer_role)).collect(),
         Err(e) => vec![format!("Unexpected exception during compatibility check: {e}")],
