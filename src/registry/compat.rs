@@ -23,14 +23,28 @@ pub struct Verdict {
     pub messages: Vec<String>,
 }
 
-/// Messages for one new-vs-old comparison at `level`; empty when compatible.
-fn compare(new: &ParsedSchema, old: &ParsedSchema, level: Level) -> Vec<String> {
+/// Messages for one new-vs-old comparison at `level`; empty when compatible. As in
+/// Confluent, the old version is named after the last direction checked (BACKWARD in FULL)
+/// only when that direction failed.
+fn compare(new: &ParsedSchema, old: &ParsedSchema, version: u32, old_text: &str, level: Level) -> Vec<String> {
     let mut messages = Vec::new();
+    let name_old = |mut found: Vec<String>, messages: &mut Vec<String>| {
+        if !found.is_empty() {
+            found.push(format!("{{oldSchemaVersion: {version}}}"));
+            found.push(old_schema_message(old_text));
+        }
+        messages.extend(found);
+    };
     if level.forward() {
-        messages.extend(ParsedSchema::incompatibilities(old, new, "old", "new"));
+        let found = ParsedSchema::incompatibilities(old, new, "old", "new");
+        if level.backward() {
+            messages.extend(found);
+        } else {
+            name_old(found, &mut messages);
+        }
     }
     if level.backward() {
-        messages.extend(ParsedSchema::incompatibilities(new, old, "new", "old"));
+        name_old(ParsedSchema::incompatibilities(new, old, "new", "old"), &mut messages);
     }
     messages
 }
@@ -56,10 +70,8 @@ impl Registry {
         }
         for (version, stored) in previous {
             let old = self.parsed(idx, stored)?;
-            let mut messages = compare(new, &old, level);
+            let mut messages = compare(new, &old, *version, &stored.record.schema, level);
             if !messages.is_empty() {
-                messages.push(format!("{{oldSchemaVersion: {version}}}"));
-                messages.push(old_schema_message(&stored.record.schema));
                 messages.push(format!("{{validateFields: 'false', compatibility: '{}'}}", level.as_str()));
                 return Ok(messages);
             }

@@ -4,6 +4,7 @@
 
 pub mod compat;
 pub mod error;
+pub mod metadata;
 pub mod model;
 pub mod schemas;
 pub mod settings;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::error::{RegistryError, Result};
 use super::model::{Mode, Reference, SchemaRecord, Scope, VersionState};
-use super::{input_type, reference_texts, valid_subject, Registry, SchemaInput, SubjectVersion};
+use super::{input_type, metadata, reference_texts, valid_subject, Registry, SchemaInput, SubjectVersion};
 use crate::schema::{ParseOptions, ParsedSchema};
 use crate::store::{index::identity, Change, Index};
 
@@ -67,7 +67,7 @@ impl Registry {
             schema_type,
             schema: parsed.canonical().to_string(),
             references,
-            metadata: input.metadata.clone(),
+            metadata: input.metadata.clone().map(metadata::normalize),
             rule_set: input.rule_set.clone(),
         };
         Ok(Prepared { record, parsed: Arc::new(parsed) })
@@ -100,24 +100,32 @@ impl Registry {
                 let prev = &idx.schemas[&state.id].record;
                 input.schema_type = Some(prev.schema_type.as_str().to_string());
                 input.references = prev.references.iter().map(|r| super::InputReference { name: Some(r.name.clone()), subject: Some(r.subject.clone()), version: Some(r.version as i64) }).collect();
-                if input.metadata.is_none() {
-                    input.metadata = prev.metadata.clone();
-                }
                 prev.schema.clone()
             }
         };
         let explicit_id = input.id.filter(|&id| id >= 0);
         let explicit_version = input.version.filter(|&v| v > 0);
+        let max_version = versions.and_then(|v| v.keys().next_back().copied()).unwrap_or(0);
+        let next_version = max_version + 1;
 
         // Confluent 7.9 validates defaults only on the normalize path (and never in IMPORT).
         let prepared = self.prepare(idx, subject, &input, &text, normalize, normalize && mode != Mode::Import)?;
         let mut record = prepared.record;
 
+        // A requested version (-1 = the latest) is recorded as `confluent:version`.
+        if mode != Mode::Import {
+            match input.version {
+                Some(-1) => metadata::set_confluent_version(&mut record.metadata, latest.map_or(next_version, |(v, _)| v)),
+                Some(v) if v > 0 => metadata::set_confluent_version(&mut record.metadata, v as u32),
+                _ => {}
+            }
+        }
+
         // Fast path: the same schema is already a live version of the subject.
         if explicit_version.is_none() {
-            if let Some((version, state)) = find_in_subject(idx, subject, &record, false) {
-                if explicit_id.is_none() || explicit_id == Some(state.id as i64) {
-                    let _ = version;
+            if let Some((_, state)) = match_in_subject(idx, subject, &record, false) {
+                // An explicit id short-cuts only in IMPORT (re-posting an import is idempotent).
+                if explicit_id.is_none() || (mode == Mode::Import && explicit_id == Some(state.id as i64)) {
                     return Ok((vec![], Registered { id: state.id, full: None }));
                 }
             }
@@ -136,8 +144,6 @@ impl Registry {
             _ => {}
         }
 
-        let max_version = versions.and_then(|v| v.keys().next_back().copied()).unwrap_or(0);
-        let next_version = max_version + 1;
         let version = match explicit_version {
             Some(v) if mode == Mode::Import => u32::try_from(v).map_err(|_| RegistryError::InvalidVersion(v.to_string()))?,
             Some(v) if v != next_version as i64 => {
@@ -146,14 +152,13 @@ impl Registry {
             _ => next_version,
         };
 
-        // Inherit the previous version's metadata when the request names none.
-        if record.metadata.is_none() && input.schema.is_some() {
-            if let Some((_, state)) = latest {
-                record.metadata = idx.schemas[&state.id].record.metadata.clone();
+        // Metadata: the request's, else the previous version's, between the config's
+        // defaults and overrides.
+        if mode != Mode::Import {
+            if record.metadata.is_none() {
+                record.metadata = latest.and_then(|(_, s)| idx.schemas[&s.id].record.metadata.clone());
             }
-        }
-        if explicit_version.is_some() && mode != Mode::Import {
-            set_confluent_version(&mut record, version);
+            record.metadata = metadata::merge(config.default_metadata.as_ref(), record.metadata.as_ref(), config.override_metadata.as_ref());
         }
 
         // The same schema may already be a live version once metadata is settled.
@@ -164,6 +169,9 @@ impl Registry {
                     return Ok((vec![], Registered { id: state.id, full: Some(full) }));
                 }
             }
+        }
+        if mode != Mode::Import && metadata::has_confluent_version(record.metadata.as_ref()) {
+            metadata::set_confluent_version(&mut record.metadata, version);
         }
 
         if mode != Mode::Import {
@@ -239,7 +247,7 @@ impl Registry {
         if !idx.subjects.get(subject).is_some_and(|vs| vs.values().any(|s| visible.shows(s))) {
             return Err(RegistryError::SubjectNotFound(subject.to_string()));
         }
-        if let Some((v, state)) = find_in_subject(&idx, subject, &prepared.record, deleted) {
+        if let Some((v, state)) = match_in_subject(&idx, subject, &prepared.record, deleted) {
             return Ok(self.subject_version(&idx, subject, v, state));
         }
         Err(RegistryError::SchemaNotFound)
@@ -318,7 +326,8 @@ impl Registry {
     /// GET /subjects/{subject}/versions/{version}/referencedby.
     pub fn referenced_by(&self, subject: &str, version: Option<u32>, deleted: bool) -> Result<Vec<u32>> {
         let idx = self.store.read();
-        let sv = self.find_version(&idx, subject, version, deleted)?;
+        // The version itself may be soft deleted: Confluent still answers (with no referrers).
+        let sv = self.find_version(&idx, subject, version, true)?;
         Ok(live_referrers(&idx, subject, sv.version, deleted))
     }
 
@@ -403,6 +412,27 @@ fn find_in_subject(idx: &Index, subject: &str, record: &SchemaRecord, deleted: b
     idx.subjects.get(subject)?.iter().rev().find(|(_, s)| s.id == id && (deleted || !s.deleted)).map(|(v, s)| (*v, *s))
 }
 
+/// The version holding this schema exactly, else (Confluent's `canLookup`) one that differs
+/// only by `confluent:version` when the request does not name that property.
+fn match_in_subject(idx: &Index, subject: &str, record: &SchemaRecord, deleted: bool) -> Option<(u32, VersionState)> {
+    if let Some(found) = find_in_subject(idx, subject, record, deleted) {
+        return Some(found);
+    }
+    if metadata::has_confluent_version(record.metadata.as_ref()) {
+        return None;
+    }
+    let wanted = metadata::without_confluent_version(record.metadata.as_ref());
+    idx.subjects.get(subject)?.iter().rev().filter(|(_, s)| deleted || !s.deleted).find_map(|(v, s)| {
+        let stored = &idx.schemas[&s.id].record;
+        let same = stored.schema_type == record.schema_type
+            && stored.schema == record.schema
+            && stored.references == record.references
+            && stored.rule_set == record.rule_set
+            && metadata::without_confluent_version(stored.metadata.as_ref()) == wanted;
+        same.then_some((*v, *s))
+    })
+}
+
 /// Ids of schemas referencing (subject, version) that are still used by a version
 /// (a live one unless `deleted`).
 fn live_referrers(idx: &Index, subject: &str, version: u32, deleted: bool) -> Vec<u32> {
@@ -441,17 +471,6 @@ fn drop_subject_settings(idx: &Index, subject: &str) -> Vec<Change> {
         changes.push(Change::DeleteMode(scope));
     }
     changes
-}
-
-/// Confluent records an explicitly requested version in the metadata.
-fn set_confluent_version(record: &mut SchemaRecord, version: u32) {
-    let metadata = record.metadata.get_or_insert_with(|| Value::Object(Default::default()));
-    if let Value::Object(m) = metadata {
-        let props = m.entry("properties").or_insert_with(|| Value::Object(Default::default()));
-        if let Value::Object(p) = props {
-            p.insert("confluent:version".into(), Value::String(version.to_string()));
-        }
-    }
 }
 
 fn render_reference(r: &super::InputReference) -> String {

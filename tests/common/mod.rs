@@ -1,0 +1,332 @@
+//! Test harness shared by the HTTP integration tests: starts the real `schemata` binary on a
+//! free loopback port with a fresh (or given) data directory, waits until it answers, talks
+//! to it over real HTTP with `reqwest::blocking`, and kills it when dropped. A server can be
+//! stopped and started again on the same data directory (storage tests).
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Client;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+/// The media type Confluent's clients send and the server produces by default.
+pub const CT: &str = "application/vnd.schemaregistry.v1+json";
+
+/// How long a server may take to answer `GET /` after being spawned.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `{"type":"record","name":"User","fields":[{"name":"name","type":"string"}]}`
+pub const USER_V1: &str = r#"{"type":"record","name":"User","fields":[{"name":"name","type":"string"}]}"#;
+/// USER_V1 plus an `age` field with a default (a BACKWARD-compatible change).
+pub const USER_V2: &str = r#"{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int","default":0}]}"#;
+/// USER_V1 with `name` as an int (incompatible in every direction).
+pub const USER_INT: &str = r#"{"type":"record","name":"User","fields":[{"name":"name","type":"int"}]}"#;
+/// USER_V1 plus an `age` field without a default.
+pub const USER_AGE_NO_DEFAULT: &str =
+    r#"{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int"}]}"#;
+/// USER_V1 with whitespace and line breaks: the same schema once canonicalized.
+pub const USER_V1_SPACED: &str = "{ \"type\" : \"record\", \"name\" : \"User\",\n  \"fields\" : [ { \"name\" : \"name\", \"type\" : \"string\" } ] }";
+
+/// The path to the binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_schemata")
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// An HTTP answer: status, `Content-Type` and the body as text and as JSON
+/// (`Value::Null` when empty, `Value::String(text)` when not JSON).
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub text: String,
+    pub json: Value,
+}
+
+/// A running `schemata serve`.
+pub struct Server {
+    child: Option<Child>,
+    port: u16,
+    data_dir: PathBuf,
+    /// Owns the data directory when the server created it.
+    _data: Option<TempDir>,
+    /// Holds the child's stdout/stderr logs (kept apart from the data directory).
+    logs: TempDir,
+    starts: u32,
+    client: Client,
+}
+
+impl Server {
+    /// Starts a server on a fresh temporary data directory.
+    pub fn start() -> Server {
+        let data = TempDir::new().expect("temp dir");
+        let dir = data.path().join("data");
+        let mut server = Server::new(dir, Some(data));
+        server.spawn();
+        server
+    }
+
+    /// Starts a server on a given data directory (not removed on drop).
+    pub fn start_in(dir: &Path) -> Server {
+        let mut server = Server::new(dir.to_path_buf(), None);
+        server.spawn();
+        server
+    }
+
+    fn new(data_dir: PathBuf, data: Option<TempDir>) -> Server {
+        let client = Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
+        Server {
+            child: None,
+            port: 0,
+            data_dir,
+            _data: data,
+            logs: TempDir::new().expect("temp dir"),
+            starts: 0,
+            client,
+        }
+    }
+
+    fn spawn(&mut self) {
+        assert!(self.child.is_none(), "server already running");
+        self.port = free_port();
+        self.starts += 1;
+        let stderr_path = self.logs.path().join(format!("stderr-{}.log", self.starts));
+        let stderr = File::create(&stderr_path).expect("log file");
+        let child = Command::new(binary())
+            .arg("serve")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .expect("spawn schemata");
+        self.child = Some(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                self.child = None;
+                panic!(
+                    "schemata exited during start ({status}): {}",
+                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                );
+            }
+            if let Ok(r) = self.client.get(self.url("/")).timeout(Duration::from_millis(500)).send() {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                panic!(
+                    "schemata did not answer GET / within {START_TIMEOUT:?}: {}",
+                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                );
+            }
+            sleep(Duration::from_millis(25));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the server (SIGKILL: every answered write must already be on disk).
+    pub fn stop(&mut self) {
+        self.kill();
+    }
+
+    /// Starts the server again on the same data directory (after `stop`).
+    pub fn start_again(&mut self) {
+        self.spawn();
+    }
+
+    /// Stops and starts again on the same data directory.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.start_again();
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    /// One request with full control: a raw body (sent as is), an optional Content-Type and
+    /// extra headers.
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        content_type: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(ct) = content_type {
+            req = req.header("Content-Type", ct);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b.to_string());
+        }
+        let resp = req.send().unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = resp.status().as_u16();
+        let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let text = resp.text().expect("body");
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()))
+        };
+        Resp { status, content_type, text, json }
+    }
+
+    fn send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let text = body.map(|b| b.to_string());
+        let r = self.raw(method, path, text.as_deref(), Some(CT), &[]);
+        (r.status, r.json)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        self.send("GET", path, None)
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send("POST", path, Some(&body))
+    }
+
+    pub fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send("PUT", path, Some(&body))
+    }
+
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        self.send("DELETE", path, None)
+    }
+
+    /// Registers `schema` (Avro) under `subject` and returns its id; panics unless 200.
+    pub fn register(&self, subject: &str, schema: &str) -> u64 {
+        let (status, body) = self.post(&format!("/subjects/{subject}/versions"), json!({ "schema": schema }));
+        assert_eq!(status, 200, "register {schema} under {subject}: {body}");
+        body["id"].as_u64().unwrap_or_else(|| panic!("no id in {body}"))
+    }
+
+    /// Sets the subject's compatibility level; panics unless 200.
+    pub fn set_level(&self, subject: &str, level: &str) {
+        let (status, body) = self.put(&format!("/config/{subject}"), json!({ "compatibility": level }));
+        assert_eq!((status, body), (200, json!({ "compatibility": level })));
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs `schemata serve` on `data_dir` expecting it to refuse to start: waits (bounded) for
+/// it to exit and returns the exit status and stderr. Panics if it is still running.
+pub fn run_expecting_exit(data_dir: &Path) -> (ExitStatus, String) {
+    let logs = TempDir::new().expect("temp dir");
+    let stderr_path = logs.path().join("stderr.log");
+    let mut child = Command::new(binary())
+        .arg("serve")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{}", free_port()))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(File::create(&stderr_path).expect("log file")))
+        .spawn()
+        .expect("spawn schemata");
+    let deadline = Instant::now() + START_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "schemata kept running on {}: {}",
+                data_dir.display(),
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        }
+        sleep(Duration::from_millis(25));
+    };
+    (status, std::fs::read_to_string(&stderr_path).unwrap_or_default())
+}
+
+/// `{"error_code": code, "message": message}`.
+pub fn err(code: u64, message: &str) -> Value {
+    json!({ "error_code": code, "message": message })
+}
+
+/// The `{"schema": ...}` request body.
+pub fn schema(text: &str) -> Value {
+    json!({ "schema": text })
+}
+
+/// Confluent's 42202 text for a bad `{version}`.
+pub fn bad_version(v: &str) -> Value {
+    err(42202, &format!("The specified version '{v}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\""))
+}
+
+/// Confluent's 40401 answer.
+pub fn subject_not_found(s: &str) -> Value {
+    err(40401, &format!("Subject '{s}' not found."))
+}
+
+/// Confluent's 40402 answer.
+pub fn version_not_found(v: i64) -> Value {
+    err(40402, &format!("Version {v} not found."))
+}
+
+/// A `Schema` entity for an Avro subject version (schemaType omitted, as 7.x does).
+pub fn subject_version(subject: &str, version: u64, id: u64, schema: &str) -> Value {
+    json!({ "subject": subject, "version": version, "id": id, "schema": schema })
+}
+
+/// Percent-encodes every byte outside the unreserved set, for subject names in paths.
+pub fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
