@@ -124,8 +124,7 @@ impl Registry {
         // Fast path: the same schema is already a live version of the subject.
         if explicit_version.is_none() {
             if let Some((_, state)) = match_in_subject(idx, subject, &record, false) {
-                // An explicit id short-cuts only in IMPORT (re-posting an import is idempotent).
-                if explicit_id.is_none() || (mode == Mode::Import && explicit_id == Some(state.id as i64)) {
+                if explicit_id.is_none() || explicit_id == Some(state.id as i64) {
                     return Ok((vec![], Registered { id: state.id, full: None }));
                 }
             }
@@ -424,7 +423,8 @@ fn match_in_subject(idx: &Index, subject: &str, record: &SchemaRecord, deleted: 
     let wanted = metadata::without_confluent_version(record.metadata.as_ref());
     idx.subjects.get(subject)?.iter().rev().filter(|(_, s)| deleted || !s.deleted).find_map(|(v, s)| {
         let stored = &idx.schemas[&s.id].record;
-        let same = stored.schema_type == record.schema_type
+        let same = metadata::has_confluent_version(stored.metadata.as_ref())
+            && stored.schema_type == record.schema_type
             && stored.schema == record.schema
             && stored.references == record.references
             && stored.rule_set == record.rule_set
