@@ -41,7 +41,18 @@ async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
     let filter = SchemaFilter { subject_prefix: p.get("subjectPrefix").map(str::to_string), deleted: p.flag("deleted"), latest_only: p.flag("latestOnly"),
         rule_type: p.get("ruleType").filter(|t| !t.is_empty()).map(str::to_string),
     };
-    let schemas: Vec<_> = reg.list_schemas(&filter).iter().map(render::subject_version).collect();
+    let aliases = if p.flag("aliases") { reg.aliases() } else { Default::default() };
+    let schemas: Vec<_> = reg
+        .list_schemas(&filter)
+        .iter()
+        .map(|sv| {
+            let mut entry = render::subject_version(sv);
+            if let Some(names) = aliases.get(&sv.subject) {
+                entry["aliases"] = json!(names);
+            }
+            entry
+        })
+        .collect();
     reply(&req, &p.page(schemas, 1000)?)
 }
 

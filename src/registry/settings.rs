@@ -42,6 +42,19 @@ impl Registry {
         idx.configs.get(&Scope::Subject(subject.to_string())).and_then(|c| c.alias.clone()).unwrap_or_else(|| subject.to_string())
     }
 
+    /// Subject → the subjects whose config names it as their alias, sorted.
+    pub fn aliases(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let idx = self.store.read();
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (scope, config) in &idx.configs {
+            if let (Scope::Subject(s), Some(target)) = (scope, &config.alias) {
+                out.entry(target.clone()).or_default().push(s.clone());
+            }
+        }
+        out.values_mut().for_each(|v| v.sort());
+        out
+    }
+
     /// PUT /config[/{subject}]: merges the update into the stored config.
     pub fn put_config(&self, subject: Option<&str>, update: &ConfigUpdate) -> Result<()> {
         if let Some(s) = subject {
