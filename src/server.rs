@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use actix_web::middleware::{ErrorHandlers, NormalizePath};
 use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlers, NormalizePath};
 use actix_web::{web, App, HttpServer};
 
 use crate::api;

@@ -43,8 +43,12 @@ pub fn json(req: &HttpRequest, body: &[u8], operation: &str) -> Result<Value> {
 fn object<'a>(v: &'a Value, type_name: &str) -> Result<&'a Map<String, Value>> {
     match v {
         Value::Object(m) => Ok(m),
-        Value::Array(_) => Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `{type_name}` from Array value (token `JsonToken.START_ARRAY`)"))),
-        other => Err(RegistryError::BadRequest(format!("Cannot construct instance of `{type_name}`: no constructor to deserialize from {other}"))),
+        Value::Array(_) => Err(RegistryError::BadRequest(format!(
+            "Cannot deserialize value of type `{type_name}` from Array value (token `JsonToken.START_ARRAY`)"
+        ))),
+        other => Err(RegistryError::BadRequest(format!(
+            "Cannot construct instance of `{type_name}`: no constructor to deserialize from {other}"
+        ))),
     }
 }
 
@@ -55,14 +59,22 @@ fn string(m: &Map<String, Value>, key: &str) -> Result<Option<String>> {
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-        Some(Value::Array(_)) => Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `String` from Array value (property '{key}')"))),
-        Some(Value::Object(_)) => Err(RegistryError::BadRequest("Cannot deserialize value of type `String` from Object value (token `JsonToken.START_OBJECT`)".into())),
+        Some(Value::Array(_)) => Err(RegistryError::BadRequest(format!(
+            "Cannot deserialize value of type `String` from Array value (property '{key}')"
+        ))),
+        Some(Value::Object(_)) => Err(RegistryError::BadRequest(
+            "Cannot deserialize value of type `String` from Object value (token `JsonToken.START_OBJECT`)".into(),
+        )),
     }
 }
 
 /// An Integer property: numbers (fractions truncated) and numeric strings.
 fn integer(m: &Map<String, Value>, key: &str) -> Result<Option<i64>> {
-    let bad = |shown: String| RegistryError::BadRequest(format!("Cannot deserialize value of type `Integer` from {shown}: not a valid `java.lang.Integer` value"));
+    let bad = |shown: String| {
+        RegistryError::BadRequest(format!(
+            "Cannot deserialize value of type `Integer` from {shown}: not a valid `java.lang.Integer` value"
+        ))
+    };
     let in_range = |n: i64| (i32::MIN as i64..=i32::MAX as i64).contains(&n);
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -86,8 +98,12 @@ fn boolean(m: &Map<String, Value>, key: &str) -> Result<Option<bool>> {
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(Value::String(s)) if s == "true" || s == "false" => Ok(Some(s == "true")),
         Some(Value::Number(n)) if n.is_i64() => Ok(Some(n.as_i64() != Some(0))),
-        Some(Value::String(s)) => Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `Boolean` from String \"{s}\": only \"true\" or \"false\" recognized"))),
-        Some(other) => Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `Boolean` from {other}"))),
+        Some(Value::String(s)) => Err(RegistryError::BadRequest(format!(
+            "Cannot deserialize value of type `Boolean` from String \"{s}\": only \"true\" or \"false\" recognized"
+        ))),
+        Some(other) => {
+            Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `Boolean` from {other}")))
+        }
     }
 }
 
@@ -96,7 +112,9 @@ fn json_object(m: &Map<String, Value>, key: &str, type_name: &str) -> Result<Opt
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(v @ Value::Object(_)) => Ok(Some(v.clone())),
-        Some(_) => Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `{type_name}` from non-object value"))),
+        Some(_) => Err(RegistryError::BadRequest(format!(
+            "Cannot deserialize value of type `{type_name}` from non-object value"
+        ))),
     }
 }
 
@@ -106,7 +124,11 @@ fn coerce_string(v: &mut Value) -> Result<()> {
         Value::Number(n) => *v = Value::String(n.to_string()),
         Value::Bool(b) => *v = Value::String(b.to_string()),
         Value::String(_) | Value::Null => {}
-        _ => return Err(RegistryError::BadRequest("Cannot deserialize value of type `String` from non-scalar value".into())),
+        _ => {
+            return Err(RegistryError::BadRequest(
+                "Cannot deserialize value of type `String` from non-scalar value".into(),
+            ))
+        }
     }
     Ok(())
 }
@@ -138,7 +160,9 @@ fn metadata_at(m: &Map<String, Value>, key: &str) -> Result<Option<Value>> {
     if let Value::Object(map) = &mut md {
         map.retain(|k, v| !v.is_null() && matches!(k.as_str(), "tags" | "properties" | "sensitive"));
         // Empty members are omitted in Confluent's answers.
-        map.retain(|_, v| !matches!(v, Value::Object(o) if o.is_empty()) && !matches!(v, Value::Array(a) if a.is_empty()));
+        map.retain(|_, v| {
+            !matches!(v, Value::Object(o) if o.is_empty()) && !matches!(v, Value::Array(a) if a.is_empty())
+        });
     }
     Ok(Some(md))
 }
@@ -153,7 +177,9 @@ fn rule_set_at(m: &Map<String, Value>, key: &str) -> Result<Option<Value>> {
     let enum_check = |rule: &Value, field: &str, allowed: &[&str]| match rule.get(field) {
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(s)) if allowed.contains(&s.as_str()) => Ok(()),
-        Some(other) => Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `{field}` from {other}: not one of the values accepted"))),
+        Some(other) => Err(RegistryError::BadRequest(format!(
+            "Cannot deserialize value of type `{field}` from {other}: not one of the values accepted"
+        ))),
     };
     for kind in ["migrationRules", "domainRules", "encodingRules"] {
         if let Some(Value::Array(rules)) = rule_set.as_ref().and_then(|rs| rs.get(kind)) {
@@ -176,12 +202,23 @@ pub fn schema_input(v: &Value) -> Result<SchemaInput> {
             .map(|item| {
                 let r = match item {
                     Value::Object(r) => r,
-                    _ => return Err(RegistryError::BadRequest("Cannot deserialize value of type `SchemaReference` from non-object value".into())),
+                    _ => {
+                        return Err(RegistryError::BadRequest(
+                            "Cannot deserialize value of type `SchemaReference` from non-object value".into(),
+                        ))
+                    }
                 };
-                Ok(InputReference { name: string(r, "name")?, subject: string(r, "subject")?, version: integer(r, "version")? })
+                Ok(InputReference {
+                    name: string(r, "name")?,
+                    subject: string(r, "subject")?,
+                    version: integer(r, "version")?,
+                })
             })
             .collect::<Result<_>>()?,
-        Some(_) => return Err(RegistryError::BadRequest("Cannot deserialize value of type `SchemaReference>` from Object value (token `JsonToken.START_OBJECT`)".into())),
+        Some(_) => return Err(RegistryError::BadRequest(
+            "Cannot deserialize value of type `SchemaReference>` from Object value (token `JsonToken.START_OBJECT`)"
+                .into(),
+        )),
     };
     Ok(SchemaInput {
         schema: string(m, "schema")?,

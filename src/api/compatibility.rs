@@ -27,6 +27,11 @@ async fn check(req: HttpRequest, reg: Reg, payload: web::Bytes, with_version: bo
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/compatibility/subjects/{subject}/versions").route(web::post().to(|r, g, b| check(r, g, b, false))))
-        .service(resource("/compatibility/subjects/{subject}/versions/{version}").route(web::post().to(|r, g, b| check(r, g, b, true))));
+    cfg.service(
+        resource("/compatibility/subjects/{subject}/versions").route(web::post().to(|r, g, b| check(r, g, b, false))),
+    )
+    .service(
+        resource("/compatibility/subjects/{subject}/versions/{version}")
+            .route(web::post().to(|r, g, b| check(r, g, b, true))),
+    );
 }

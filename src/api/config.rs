@@ -70,7 +70,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(|r, g, b| put_config(r, g, b, true)))
             .route(web::delete().to(|r, g| delete_config(r, g, true))),
     )
-    .service(resource("/mode").route(web::get().to(|r, g| get_mode(r, g, false))).route(web::put().to(|r, g, b| put_mode(r, g, b, false))))
+    .service(
+        resource("/mode")
+            .route(web::get().to(|r, g| get_mode(r, g, false)))
+            .route(web::put().to(|r, g, b| put_mode(r, g, b, false))),
+    )
     .service(
         resource("/mode/{subject}")
             .route(web::get().to(|r, g| get_mode(r, g, true)))

@@ -12,8 +12,8 @@ mod subjects;
 
 use std::sync::Arc;
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -26,7 +26,8 @@ pub type Reg = web::Data<Arc<Registry>>;
 pub type ApiResult = Result<HttpResponse, RegistryError>;
 
 /// The media types Confluent produces, best first.
-const PRODUCED: [&str; 3] = ["application/vnd.schemaregistry.v1+json", "application/vnd.schemaregistry+json", "application/json"];
+const PRODUCED: [&str; 3] =
+    ["application/vnd.schemaregistry.v1+json", "application/vnd.schemaregistry+json", "application/json"];
 
 impl ResponseError for RegistryError {
     fn status_code(&self) -> StatusCode {
@@ -79,7 +80,11 @@ pub struct Params(Vec<(String, String)>);
 
 impl Params {
     pub fn from(req: &HttpRequest) -> Params {
-        Params(web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default())
+        Params(
+            web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+                .map(|q| q.into_inner())
+                .unwrap_or_default(),
+        )
     }
 
     /// Every value of a repeated parameter, in order.

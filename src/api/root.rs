@@ -22,7 +22,10 @@ async fn metadata_id(req: HttpRequest) -> ApiResult {
 }
 
 async fn metadata_version(req: HttpRequest) -> ApiResult {
-    reply(&req, &json!({ "version": env!("CARGO_PKG_VERSION"), "commitId": option_env!("SCHEMATA_COMMIT").unwrap_or("unknown") }))
+    reply(
+        &req,
+        &json!({ "version": env!("CARGO_PKG_VERSION"), "commitId": option_env!("SCHEMATA_COMMIT").unwrap_or("unknown") }),
+    )
 }
 
 /// Only the default context exists until contexts are built.

@@ -32,13 +32,20 @@ async fn id_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
 
 async fn id_versions(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
-    let versions: Vec<_> = reg.id_versions(id(&req)?, p.flag("deleted"))?.into_iter().map(|(subject, version)| json!({ "subject": subject, "version": version })).collect();
+    let versions: Vec<_> = reg
+        .id_versions(id(&req)?, p.flag("deleted"))?
+        .into_iter()
+        .map(|(subject, version)| json!({ "subject": subject, "version": version }))
+        .collect();
     reply(&req, &p.page(versions, usize::MAX)?)
 }
 
 async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
-    let filter = SchemaFilter { subject_prefix: p.get("subjectPrefix").map(str::to_string), deleted: p.flag("deleted"), latest_only: p.flag("latestOnly"),
+    let filter = SchemaFilter {
+        subject_prefix: p.get("subjectPrefix").map(str::to_string),
+        deleted: p.flag("deleted"),
+        latest_only: p.flag("latestOnly"),
         rule_type: p.get("ruleType").filter(|t| !t.is_empty()).map(str::to_string),
     };
     let aliases = if p.flag("aliases") { reg.aliases() } else { Default::default() };

@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::{body, render, reply, reply_raw, resource, ApiResult, Params, Reg};
 use crate::registry::error::RegistryError;
-use crate::registry::{normalize_subject, parse_version};
 use crate::registry::subjects::Visibility;
+use crate::registry::{normalize_subject, parse_version};
 
 /// The `{subject}` path segment, percent-decoded (a subject may hold `/` as `%2F`).
 pub fn subject(req: &HttpRequest) -> String {
@@ -29,7 +29,9 @@ fn visibility(p: &Params) -> Visibility {
 }
 
 /// Runs a write off the async workers: it waits for the disk flush.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, RegistryError> + Send + 'static) -> Result<T, RegistryError> {
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, RegistryError> + Send + 'static,
+) -> Result<T, RegistryError> {
     web::block(f).await.map_err(|_| RegistryError::Internal)?
 }
 
@@ -111,8 +113,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/subjects").route(web::get().to(list_subjects)))
         .service(resource("/subjects/{subject}").route(web::post().to(lookup)).route(web::delete().to(delete_subject)))
         .service(resource("/subjects/{subject}/metadata").route(web::get().to(by_metadata)))
-        .service(resource("/subjects/{subject}/versions").route(web::get().to(list_versions)).route(web::post().to(register)))
-        .service(resource("/subjects/{subject}/versions/{version}").route(web::get().to(get_version)).route(web::delete().to(delete_version)))
+        .service(
+            resource("/subjects/{subject}/versions")
+                .route(web::get().to(list_versions))
+                .route(web::post().to(register)),
+        )
+        .service(
+            resource("/subjects/{subject}/versions/{version}")
+                .route(web::get().to(get_version))
+                .route(web::delete().to(delete_version)),
+        )
         .service(resource("/subjects/{subject}/versions/{version}/schema").route(web::get().to(get_version_schema)))
         .service(resource("/subjects/{subject}/versions/{version}/referencedby").route(web::get().to(referenced_by)));
 }

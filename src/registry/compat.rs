@@ -64,7 +64,13 @@ fn old_schema_message(text: &str) -> String {
 impl Registry {
     /// Checks `new` against `previous` (newest first) at `level`, stopping at the first
     /// version that fails, as Confluent does. Empty result = compatible.
-    fn check_versions(&self, idx: &Index, new: &ParsedSchema, previous: &[(u32, Arc<StoredSchema>)], level: Level) -> Result<Vec<String>> {
+    fn check_versions(
+        &self,
+        idx: &Index,
+        new: &ParsedSchema,
+        previous: &[(u32, Arc<StoredSchema>)],
+        level: Level,
+    ) -> Result<Vec<String>> {
         if level == Level::None {
             return Ok(vec![]);
         }
@@ -81,7 +87,13 @@ impl Registry {
 
     /// The live versions a check at `level` reads: the latest, or all of them newest first.
     /// With a `compatibilityGroup`, only versions in the new schema's group count.
-    fn versions_to_check(&self, idx: &Index, subject: &str, new_metadata: Option<&Value>, level: Level) -> Vec<(u32, Arc<StoredSchema>)> {
+    fn versions_to_check(
+        &self,
+        idx: &Index,
+        subject: &str,
+        new_metadata: Option<&Value>,
+        level: Level,
+    ) -> Vec<(u32, Arc<StoredSchema>)> {
         let group = self.effective_config(idx, subject).compatibility_group;
         let group_of = |metadata: Option<&Value>| -> Option<Value> {
             metadata?.get("properties")?.get(group.as_deref()?).cloned()
@@ -103,7 +115,13 @@ impl Registry {
     }
 
     /// The check a registration runs, at the subject's effective level.
-    pub(super) fn check_against_subject(&self, idx: &Index, subject: &str, new: &ParsedSchema, new_metadata: Option<&Value>) -> Result<Vec<String>> {
+    pub(super) fn check_against_subject(
+        &self,
+        idx: &Index,
+        subject: &str,
+        new: &ParsedSchema,
+        new_metadata: Option<&Value>,
+    ) -> Result<Vec<String>> {
         let level = self.effective_level(idx, subject);
         let previous = self.versions_to_check(idx, subject, new_metadata, level);
         self.check_versions(idx, new, &previous, level)
@@ -111,11 +129,20 @@ impl Registry {
 
     /// POST /compatibility/subjects/{subject}/versions[/{version}]. `version` is `None` for
     /// the collection form (what a registration would check), `Some(None)` for `latest`.
-    pub fn test_compatibility(&self, subject: &str, version: Option<Option<u32>>, input: &SchemaInput, normalize: bool, verbose: bool) -> Result<Verdict> {
+    pub fn test_compatibility(
+        &self,
+        subject: &str,
+        version: Option<Option<u32>>,
+        input: &SchemaInput,
+        normalize: bool,
+        verbose: bool,
+    ) -> Result<Verdict> {
         let idx = self.store.read();
         let previous = match version {
             None => None,
-            Some(None) => Some(latest_live(&idx, subject).map(|(v, s)| vec![(v, idx.schemas[&s.id].clone())]).unwrap_or_default()),
+            Some(None) => {
+                Some(latest_live(&idx, subject).map(|(v, s)| vec![(v, idx.schemas[&s.id].clone())]).unwrap_or_default())
+            }
             Some(Some(v)) => {
                 let state = idx.subjects.get(subject).and_then(|vs| vs.get(&v)).filter(|s| !s.deleted);
                 let state = state.ok_or(RegistryError::VersionNotFound(v as i64))?;

@@ -28,7 +28,8 @@ pub fn normalize(v: Value) -> Value {
 /// `default ⊕ specific ⊕ override`: properties and tags merged key by key (later wins),
 /// sensitive sets united. `None` when all three are absent.
 pub fn merge(default: Option<&Value>, specific: Option<&Value>, overrides: Option<&Value>) -> Option<Value> {
-    let layers: Vec<&Map<String, Value>> = [default, specific, overrides].into_iter().flatten().filter_map(Value::as_object).collect();
+    let layers: Vec<&Map<String, Value>> =
+        [default, specific, overrides].into_iter().flatten().filter_map(Value::as_object).collect();
     if layers.is_empty() {
         return specific.cloned();
     }
@@ -77,7 +78,9 @@ pub fn without_confluent_version(metadata: Option<&Value>) -> Option<Value> {
         p.remove(CONFLUENT_VERSION);
     }
     if let Value::Object(m) = &mut md {
-        m.retain(|_, v| !matches!(v, Value::Object(o) if o.is_empty()) && !matches!(v, Value::Array(a) if a.is_empty()));
+        m.retain(|_, v| {
+            !matches!(v, Value::Object(o) if o.is_empty()) && !matches!(v, Value::Array(a) if a.is_empty())
+        });
         if m.is_empty() {
             return None;
         }

@@ -102,11 +102,7 @@ impl Registry {
         if global == Some(Mode::ReadonlyOverride) {
             return Mode::ReadonlyOverride;
         }
-        idx.modes
-            .get(&Scope::Subject(subject.to_string()))
-            .copied()
-            .or(global)
-            .unwrap_or(Mode::Readwrite)
+        idx.modes.get(&Scope::Subject(subject.to_string())).copied().or(global).unwrap_or(Mode::Readwrite)
     }
 
     fn ensure_writable(idx: &Index, subject: &str) -> Result<()> {
@@ -154,14 +150,20 @@ pub fn valid_subject(subject: &str) -> bool {
 
 /// The texts of every schema `references` reaches, dependencies first, each once.
 fn reference_texts(idx: &Index, references: &[Reference]) -> std::result::Result<Vec<String>, String> {
-    fn visit(idx: &Index, r: &Reference, seen: &mut HashSet<u32>, out: &mut Vec<String>, depth: usize) -> std::result::Result<(), String> {
+    fn visit(
+        idx: &Index,
+        r: &Reference,
+        seen: &mut HashSet<u32>,
+        out: &mut Vec<String>,
+        depth: usize,
+    ) -> std::result::Result<(), String> {
         if depth > 64 {
             return Err("references nest too deeply".into());
         }
-        let state = u32::try_from(r.version)
-            .ok()
-            .and_then(|v| idx.subjects.get(&r.subject)?.get(&v).copied())
-            .ok_or_else(|| format!("No schema reference found for subject \"{}\" and version {}", r.subject, r.version))?;
+        let state =
+            u32::try_from(r.version).ok().and_then(|v| idx.subjects.get(&r.subject)?.get(&v).copied()).ok_or_else(
+                || format!("No schema reference found for subject \"{}\" and version {}", r.subject, r.version),
+            )?;
         if !seen.insert(state.id) {
             return Ok(());
         }

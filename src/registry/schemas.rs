@@ -21,10 +21,7 @@ impl Registry {
     /// GET /schemas/ids/{id}.
     pub fn schema_by_id(&self, id: i64) -> Result<Arc<StoredSchema>> {
         let idx = self.store.read();
-        u32::try_from(id)
-            .ok()
-            .and_then(|id| idx.schemas.get(&id).cloned())
-            .ok_or(RegistryError::SchemaIdNotFound(id))
+        u32::try_from(id).ok().and_then(|id| idx.schemas.get(&id).cloned()).ok_or(RegistryError::SchemaIdNotFound(id))
     }
 
     /// The largest id handed out so far (`fetchMaxId`).
@@ -57,7 +54,8 @@ impl Registry {
         let mut out = Vec::new();
         for (subject, versions) in idx.subjects.range(prefix.to_string()..).take_while(|(s, _)| s.starts_with(prefix)) {
             let mut visible = versions.iter().filter(|(_, s)| filter.deleted || !s.deleted);
-            let chosen: Vec<_> = if filter.latest_only { visible.next_back().into_iter().collect() } else { visible.collect() };
+            let chosen: Vec<_> =
+                if filter.latest_only { visible.next_back().into_iter().collect() } else { visible.collect() };
             for (&v, &state) in chosen {
                 if let Some(rule_type) = &filter.rule_type {
                     if !has_rule_type(&idx.schemas[&state.id].record.rule_set, rule_type) {

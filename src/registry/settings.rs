@@ -39,7 +39,10 @@ impl Registry {
     /// (one step, no chains, as Confluent's AliasFilter).
     pub fn dealias(&self, subject: &str) -> String {
         let idx = self.store.read();
-        idx.configs.get(&Scope::Subject(subject.to_string())).and_then(|c| c.alias.clone()).unwrap_or_else(|| subject.to_string())
+        idx.configs
+            .get(&Scope::Subject(subject.to_string()))
+            .and_then(|c| c.alias.clone())
+            .unwrap_or_else(|| subject.to_string())
     }
 
     /// Subject → the subjects whose config names it as their alias, sorted.
@@ -119,7 +122,9 @@ impl Registry {
                 for (s, versions) in in_scope {
                     for (&v, state) in versions {
                         if !state.deleted && !force {
-                            return Err(RegistryError::OperationNotPermitted("Cannot import since found existing subjects".into()));
+                            return Err(RegistryError::OperationNotPermitted(
+                                "Cannot import since found existing subjects".into(),
+                            ));
                         }
                         if state.deleted && !force {
                             purge.push((s.clone(), v, state.id));
@@ -128,7 +133,9 @@ impl Registry {
                 }
                 for (s, v, id) in &purge {
                     changes.push(Change::DeleteVersion(s.clone(), *v));
-                    let still_used = idx.usages.get(id).is_some_and(|u| u.iter().any(|(us, uv)| !purge.iter().any(|(ps, pv, _)| ps == us && pv == uv)));
+                    let still_used = idx.usages.get(id).is_some_and(|u| {
+                        u.iter().any(|(us, uv)| !purge.iter().any(|(ps, pv, _)| ps == us && pv == uv))
+                    });
                     if !still_used {
                         changes.push(Change::DeleteSchema(*id));
                     }

@@ -44,9 +44,19 @@ pub(super) struct Prepared {
 
 impl Registry {
     /// Resolves, parses and canonicalizes a submitted schema.
-    pub(super) fn prepare(&self, idx: &Index, subject: &str, input: &SchemaInput, text: &str, normalize: bool, validate: bool) -> Result<Prepared> {
+    pub(super) fn prepare(
+        &self,
+        idx: &Index,
+        subject: &str,
+        input: &SchemaInput,
+        text: &str,
+        normalize: bool,
+        validate: bool,
+    ) -> Result<Prepared> {
         let schema_type = input_type(&input.schema_type)?;
-        let invalid = |detail: String| RegistryError::InvalidSchema(invalid_message(subject, input, text, schema_type.as_str(), &detail));
+        let invalid = |detail: String| {
+            RegistryError::InvalidSchema(invalid_message(subject, input, text, schema_type.as_str(), &detail))
+        };
         let mut references = Vec::with_capacity(input.references.len());
         for r in &input.references {
             let (Some(name), Some(ref_subject), Some(version)) = (&r.name, &r.subject, r.version) else {
@@ -54,15 +64,21 @@ impl Registry {
             };
             let version = match version {
                 -1 => latest_live(idx, ref_subject).map(|(v, _)| v as i64).unwrap_or(-1),
-                v if v <= 0 => return Err(invalid(format!("io.confluent.kafka.schemaregistry.exceptions.InvalidVersionException: {v}"))),
+                v if v <= 0 => {
+                    return Err(invalid(format!(
+                        "io.confluent.kafka.schemaregistry.exceptions.InvalidVersionException: {v}"
+                    )))
+                }
                 v => v,
             };
-            let version = i32::try_from(version).map_err(|_| invalid(format!("Invalid reference: {}", render_reference(r))))?;
+            let version =
+                i32::try_from(version).map_err(|_| invalid(format!("Invalid reference: {}", render_reference(r))))?;
             references.push(Reference { name: name.clone(), subject: ref_subject.clone(), version });
         }
         let texts = reference_texts(idx, &references).map_err(invalid)?;
         let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
-        let parsed = ParsedSchema::parse(schema_type, text, &refs, ParseOptions { normalize, validate }).map_err(invalid)?;
+        let parsed =
+            ParsedSchema::parse(schema_type, text, &refs, ParseOptions { normalize, validate }).map_err(invalid)?;
         let record = SchemaRecord {
             schema_type,
             schema: parsed.canonical().to_string(),
@@ -84,7 +100,13 @@ impl Registry {
         self.store.write(|idx| self.plan_register(idx, subject, input, normalize))
     }
 
-    fn plan_register(&self, idx: &Index, subject: &str, input: &SchemaInput, normalize: bool) -> Result<(Vec<Change>, Registered)> {
+    fn plan_register(
+        &self,
+        idx: &Index,
+        subject: &str,
+        input: &SchemaInput,
+        normalize: bool,
+    ) -> Result<(Vec<Change>, Registered)> {
         let config = self.effective_config(idx, subject);
         let normalize = normalize || config.normalize.unwrap_or(false);
         let mode = Self::effective_mode(idx, subject);
@@ -99,7 +121,15 @@ impl Registry {
                 let (_, state) = latest.ok_or_else(|| RegistryError::InvalidSchema("Empty schema".into()))?;
                 let prev = &idx.schemas[&state.id].record;
                 input.schema_type = Some(prev.schema_type.as_str().to_string());
-                input.references = prev.references.iter().map(|r| super::InputReference { name: Some(r.name.clone()), subject: Some(r.subject.clone()), version: Some(r.version as i64) }).collect();
+                input.references = prev
+                    .references
+                    .iter()
+                    .map(|r| super::InputReference {
+                        name: Some(r.name.clone()),
+                        subject: Some(r.subject.clone()),
+                        version: Some(r.version as i64),
+                    })
+                    .collect();
                 prev.schema.clone()
             }
         };
@@ -115,7 +145,9 @@ impl Registry {
         // A requested version (-1 = the latest) is recorded as `confluent:version`.
         if mode != Mode::Import {
             match input.version {
-                Some(-1) => metadata::set_confluent_version(&mut record.metadata, latest.map_or(next_version, |(v, _)| v)),
+                Some(-1) => {
+                    metadata::set_confluent_version(&mut record.metadata, latest.map_or(next_version, |(v, _)| v))
+                }
                 Some(v) if v > 0 => metadata::set_confluent_version(&mut record.metadata, v as u32),
                 _ => {}
             }
@@ -138,13 +170,17 @@ impl Registry {
                 return Err(RegistryError::OperationNotPermitted(format!("Subject {subject} is not in import mode")));
             }
             (false, m) if m != Mode::Readwrite => {
-                return Err(RegistryError::OperationNotPermitted(format!("Subject {subject} is not in read-write mode")));
+                return Err(RegistryError::OperationNotPermitted(format!(
+                    "Subject {subject} is not in read-write mode"
+                )));
             }
             _ => {}
         }
 
         let version = match explicit_version {
-            Some(v) if mode == Mode::Import => u32::try_from(v).map_err(|_| RegistryError::InvalidVersion(v.to_string()))?,
+            Some(v) if mode == Mode::Import => {
+                u32::try_from(v).map_err(|_| RegistryError::InvalidVersion(v.to_string()))?
+            }
             Some(v) if v != next_version as i64 => {
                 return Err(RegistryError::InvalidSchema("Version is not one more than previous version".into()));
             }
@@ -157,7 +193,11 @@ impl Registry {
             if record.metadata.is_none() {
                 record.metadata = latest.and_then(|(_, s)| idx.schemas[&s.id].record.metadata.clone());
             }
-            record.metadata = metadata::merge(config.default_metadata.as_ref(), record.metadata.as_ref(), config.override_metadata.as_ref());
+            record.metadata = metadata::merge(
+                config.default_metadata.as_ref(),
+                record.metadata.as_ref(),
+                config.override_metadata.as_ref(),
+            );
         }
 
         // The same schema may already be a live version once metadata is settled.
@@ -184,10 +224,14 @@ impl Registry {
         let existing = idx.identities.get(&identity(&record)).copied();
         let id = match explicit_id {
             Some(id) => {
-                let id = u32::try_from(id).map_err(|_| RegistryError::OperationNotPermitted(format!("Overwrite new schema with id {id} is not permitted.")))?;
+                let id = u32::try_from(id).map_err(|_| {
+                    RegistryError::OperationNotPermitted(format!("Overwrite new schema with id {id} is not permitted."))
+                })?;
                 match idx.schemas.get(&id) {
                     Some(s) if s.record != record => {
-                        return Err(RegistryError::OperationNotPermitted(format!("Overwrite new schema with id {id} is not permitted.")));
+                        return Err(RegistryError::OperationNotPermitted(format!(
+                            "Overwrite new schema with id {id} is not permitted."
+                        )));
                     }
                     Some(_) => {}
                     None => changes.push(Change::PutSchema(id, record.clone())),
@@ -227,7 +271,12 @@ impl Registry {
         let full = record.metadata.is_some().then(|| SubjectVersion {
             subject: subject.to_string(),
             version,
-            schema: Arc::new(crate::store::StoredSchema { id, identity: identity(&record), record: record.clone(), parsed: Default::default() }),
+            schema: Arc::new(crate::store::StoredSchema {
+                id,
+                identity: identity(&record),
+                record: record.clone(),
+                parsed: Default::default(),
+            }),
             deleted: false,
         });
         Ok((changes, Registered { id, full }))
@@ -252,8 +301,19 @@ impl Registry {
         Err(RegistryError::SchemaNotFound)
     }
 
-    pub(super) fn subject_version(&self, idx: &Index, subject: &str, version: u32, state: VersionState) -> SubjectVersion {
-        SubjectVersion { subject: subject.to_string(), version, schema: idx.schemas[&state.id].clone(), deleted: state.deleted }
+    pub(super) fn subject_version(
+        &self,
+        idx: &Index,
+        subject: &str,
+        version: u32,
+        state: VersionState,
+    ) -> SubjectVersion {
+        SubjectVersion {
+            subject: subject.to_string(),
+            version,
+            schema: idx.schemas[&state.id].clone(),
+            deleted: state.deleted,
+        }
     }
 
     /// GET /subjects.
@@ -276,7 +336,10 @@ impl Registry {
             .get(subject)
             .map(|vs| vs.iter().filter(|(_, s)| visible.shows(s)).map(|(v, _)| *v).collect())
             .unwrap_or_default();
-        let any_visible = idx.subjects.get(subject).is_some_and(|vs| vs.values().any(|s| Visibility { deleted: visible.deleted || visible.deleted_only, deleted_only: false }.shows(s)));
+        let any_visible = idx.subjects.get(subject).is_some_and(|vs| {
+            vs.values()
+                .any(|s| Visibility { deleted: visible.deleted || visible.deleted_only, deleted_only: false }.shows(s))
+        });
         if !any_visible {
             return Err(RegistryError::SubjectNotFound(subject.to_string()));
         }
@@ -289,7 +352,13 @@ impl Registry {
         self.find_version(&idx, subject, version, deleted)
     }
 
-    pub(super) fn find_version(&self, idx: &Index, subject: &str, version: Option<u32>, deleted: bool) -> Result<SubjectVersion> {
+    pub(super) fn find_version(
+        &self,
+        idx: &Index,
+        subject: &str,
+        version: Option<u32>,
+        deleted: bool,
+    ) -> Result<SubjectVersion> {
         let versions = idx.subjects.get(subject).filter(|vs| vs.values().any(|s| deleted || !s.deleted));
         let Some(versions) = versions else {
             return Err(RegistryError::SubjectNotFound(subject.to_string()));
@@ -356,7 +425,10 @@ impl Registry {
                 if is_referenced(idx, subject, v) {
                     return Err(RegistryError::ReferenceExists(subject.to_string(), v));
                 }
-                Ok((vec![Change::PutVersion(subject.to_string(), v, VersionState { id: sv.schema.id, deleted: true })], v))
+                Ok((
+                    vec![Change::PutVersion(subject.to_string(), v, VersionState { id: sv.schema.id, deleted: true })],
+                    v,
+                ))
             }
         })
     }
@@ -366,7 +438,8 @@ impl Registry {
     pub fn delete_subject(&self, subject: &str, permanent: bool) -> Result<Vec<u32>> {
         self.store.write(|idx| {
             Self::ensure_writable(idx, subject)?;
-            let versions = idx.subjects.get(subject).ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
+            let versions =
+                idx.subjects.get(subject).ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
             let live: Vec<u32> = versions.iter().filter(|(_, s)| !s.deleted).map(|(v, _)| *v).collect();
             if permanent {
                 if !live.is_empty() {
@@ -376,7 +449,8 @@ impl Registry {
                 if let Some(&v) = all.iter().find(|&&v| is_referenced(idx, subject, v)) {
                     return Err(RegistryError::ReferenceExists(subject.to_string(), v));
                 }
-                let mut changes: Vec<Change> = all.iter().map(|&v| Change::DeleteVersion(subject.to_string(), v)).collect();
+                let mut changes: Vec<Change> =
+                    all.iter().map(|&v| Change::DeleteVersion(subject.to_string(), v)).collect();
                 let mut ids: Vec<u32> = versions.values().map(|s| s.id).collect();
                 ids.sort_unstable();
                 ids.dedup();
@@ -393,7 +467,12 @@ impl Registry {
                 if let Some(&v) = live.iter().find(|&&v| is_referenced(idx, subject, v)) {
                     return Err(RegistryError::ReferenceExists(subject.to_string(), v));
                 }
-                let changes = live.iter().map(|&v| Change::PutVersion(subject.to_string(), v, VersionState { id: versions[&v].id, deleted: true })).collect();
+                let changes = live
+                    .iter()
+                    .map(|&v| {
+                        Change::PutVersion(subject.to_string(), v, VersionState { id: versions[&v].id, deleted: true })
+                    })
+                    .collect();
                 Ok((changes, live))
             }
         })
@@ -442,7 +521,10 @@ fn live_referrers(idx: &Index, subject: &str, version: u32, deleted: bool) -> Ve
     ids.iter()
         .copied()
         .filter(|id| {
-            idx.usages.get(id).is_some_and(|uses| uses.iter().any(|(s, v)| deleted || idx.subjects.get(s).and_then(|vs| vs.get(v)).is_some_and(|st| !st.deleted)))
+            idx.usages.get(id).is_some_and(|uses| {
+                uses.iter()
+                    .any(|(s, v)| deleted || idx.subjects.get(s).and_then(|vs| vs.get(v)).is_some_and(|st| !st.deleted))
+            })
         })
         .collect()
 }

@@ -86,9 +86,16 @@ impl ParsedSchema {
 
     /// Confluent's verbose messages for the incompatibilities found when `reader` reads data
     /// written with `writer`; empty when compatible. `reader_role`/`writer_role` are "new"/"old".
-    pub fn incompatibilities(reader: &ParsedSchema, writer: &ParsedSchema, reader_role: &str, writer_role: &str) -> Vec<String> {
+    pub fn incompatibilities(
+        reader: &ParsedSchema,
+        writer: &ParsedSchema,
+        reader_role: &str,
+        writer_role: &str,
+    ) -> Vec<String> {
         match (reader, writer) {
-            (ParsedSchema::Avro(r), ParsedSchema::Avro(w)) => avro::compatibility_messages(r, w, reader_role, writer_role),
+            (ParsedSchema::Avro(r), ParsedSchema::Avro(w)) => {
+                avro::compatibility_messages(r, w, reader_role, writer_role)
+            }
             #[allow(unreachable_patterns)]
             _ => vec!["Incompatible because of different schema type".to_string()],
         }

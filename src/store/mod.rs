@@ -151,41 +151,43 @@ impl Store {
 
     fn persist(&self, changes: &[Change]) -> Result<()> {
         let trees = (&self.schemas, &self.versions, &self.configs, &self.modes, &self.meta);
-        let result: std::result::Result<(), TransactionError<String>> = trees.transaction(|(schemas, versions, configs, modes, meta)| {
-            let enc = |v: serde_json::Result<Vec<u8>>| v.map_err(|e| ConflictableTransactionError::Abort(e.to_string()));
-            for change in changes {
-                match change {
-                    Change::PutSchema(id, record) => {
-                        schemas.insert(&id.to_be_bytes(), enc(serde_json::to_vec(record))?)?;
-                    }
-                    Change::DeleteSchema(id) => {
-                        schemas.remove(&id.to_be_bytes())?;
-                    }
-                    Change::PutVersion(subject, version, state) => {
-                        versions.insert(version_key(subject, *version), enc(serde_json::to_vec(state))?)?;
-                    }
-                    Change::DeleteVersion(subject, version) => {
-                        versions.remove(version_key(subject, *version))?;
-                    }
-                    Change::PutConfig(scope, config) => {
-                        configs.insert(scope_key(scope), enc(serde_json::to_vec(config))?)?;
-                    }
-                    Change::DeleteConfig(scope) => {
-                        configs.remove(scope_key(scope))?;
-                    }
-                    Change::PutMode(scope, mode) => {
-                        modes.insert(scope_key(scope), enc(serde_json::to_vec(mode))?)?;
-                    }
-                    Change::DeleteMode(scope) => {
-                        modes.remove(scope_key(scope))?;
-                    }
-                    Change::SetNextId(next) => {
-                        meta.insert(NEXT_ID, &next.to_be_bytes())?;
+        let result: std::result::Result<(), TransactionError<String>> =
+            trees.transaction(|(schemas, versions, configs, modes, meta)| {
+                let enc =
+                    |v: serde_json::Result<Vec<u8>>| v.map_err(|e| ConflictableTransactionError::Abort(e.to_string()));
+                for change in changes {
+                    match change {
+                        Change::PutSchema(id, record) => {
+                            schemas.insert(&id.to_be_bytes(), enc(serde_json::to_vec(record))?)?;
+                        }
+                        Change::DeleteSchema(id) => {
+                            schemas.remove(&id.to_be_bytes())?;
+                        }
+                        Change::PutVersion(subject, version, state) => {
+                            versions.insert(version_key(subject, *version), enc(serde_json::to_vec(state))?)?;
+                        }
+                        Change::DeleteVersion(subject, version) => {
+                            versions.remove(version_key(subject, *version))?;
+                        }
+                        Change::PutConfig(scope, config) => {
+                            configs.insert(scope_key(scope), enc(serde_json::to_vec(config))?)?;
+                        }
+                        Change::DeleteConfig(scope) => {
+                            configs.remove(scope_key(scope))?;
+                        }
+                        Change::PutMode(scope, mode) => {
+                            modes.insert(scope_key(scope), enc(serde_json::to_vec(mode))?)?;
+                        }
+                        Change::DeleteMode(scope) => {
+                            modes.remove(scope_key(scope))?;
+                        }
+                        Change::SetNextId(next) => {
+                            meta.insert(NEXT_ID, &next.to_be_bytes())?;
+                        }
                     }
                 }
-            }
-            Ok(())
-        });
+                Ok(())
+            });
         result.map_err(|e| match e {
             TransactionError::Abort(msg) => RegistryError::Store(msg),
             TransactionError::Storage(e) => RegistryError::from(e),
