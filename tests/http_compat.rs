@@ -423,3 +423,28 @@ fn compatibility_uses_subject_then_global_level() {
     );
     assert_eq!(s.post("/subjects/g/versions", schema(USER_INT)), (409, incompatible("g", &details)));
 }
+
+/// A sample (every fourth case) of the apache/avro vectors, judged through the HTTP endpoint:
+/// the old schema registered under NONE, then checked at the case's level.
+#[test]
+fn vector_sample_through_http() {
+    let path = format!("{}/tests/data/avro/avro-compatibility-cases.json", env!("CARGO_MANIFEST_DIR"));
+    let cases: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("vectors")).expect("json");
+    let s = Server::start();
+    let mut checked = 0;
+    for (n, case) in cases.as_array().expect("array").iter().enumerate().step_by(4) {
+        let subject = format!("vector-{n}");
+        s.set_level(&subject, "NONE");
+        let (status, _) = s.post(&format!("/subjects/{subject}/versions"), schema(case["old"].as_str().expect("old")));
+        assert_eq!(status, 200, "case {}: old schema refused", case["name"]);
+        s.set_level(&subject, case["level"].as_str().expect("level"));
+        let (status, answer) = s.post(
+            &format!("/compatibility/subjects/{subject}/versions/latest"),
+            schema(case["new"].as_str().expect("new")),
+        );
+        assert_eq!(status, 200, "case {}", case["name"]);
+        assert_eq!(answer["is_compatible"], case["compatible"], "case {}", case["name"]);
+        checked += 1;
+    }
+    assert!(checked >= 50, "only {checked} cases checked");
+}
