@@ -4,8 +4,19 @@ use actix_web::{web, HttpRequest};
 use serde_json::{json, Value};
 
 use super::subjects::{blocking, subject};
-use super::{body, reply, resource, ApiResult, Params, Reg};
+use super::{body, contexts, reply, resource, ApiResult, Params, Reg};
+use crate::registry::error::RegistryError;
 use crate::registry::model::Config;
+
+/// The subject a setting request is about: the path's, else (unscoped) the URL's context
+/// or the global setting.
+fn scope(req: &HttpRequest, scoped: bool) -> Result<Option<String>, RegistryError> {
+    if scoped {
+        subject(req).map(Some)
+    } else {
+        contexts::setting_scope(req)
+    }
+}
 
 /// GET answers name the level `compatibilityLevel`.
 fn render(config: &Config) -> Value {
@@ -13,7 +24,7 @@ fn render(config: &Config) -> Value {
 }
 
 async fn get_config(req: HttpRequest, reg: Reg, scoped: bool) -> ApiResult {
-    let s = scoped.then(|| subject(&req));
+    let s = scope(&req, scoped)?;
     let config = reg.get_config(s.as_deref(), Params::from(&req).flag("defaultToGlobal"))?;
     reply(&req, &render(&config))
 }
@@ -21,21 +32,21 @@ async fn get_config(req: HttpRequest, reg: Reg, scoped: bool) -> ApiResult {
 async fn put_config(req: HttpRequest, reg: Reg, payload: web::Bytes, scoped: bool) -> ApiResult {
     let op = if scoped { "updateSubjectLevelConfig.arg2" } else { "updateTopLevelConfig.arg1" };
     let (update, echo) = body::config_update(&body::json(&req, &payload, op)?)?;
-    let s = scoped.then(|| subject(&req));
+    let s = scope(&req, scoped)?;
     let registry = reg.get_ref().clone();
     blocking(move || registry.put_config(s.as_deref(), &update)).await?;
     reply(&req, &echo)
 }
 
 async fn delete_config(req: HttpRequest, reg: Reg, scoped: bool) -> ApiResult {
-    let s = scoped.then(|| subject(&req));
+    let s = scope(&req, scoped)?;
     let registry = reg.get_ref().clone();
     let previous = blocking(move || registry.delete_config(s.as_deref())).await?;
     reply(&req, &render(&previous))
 }
 
 async fn get_mode(req: HttpRequest, reg: Reg, scoped: bool) -> ApiResult {
-    let s = scoped.then(|| subject(&req));
+    let s = scope(&req, scoped)?;
     let mode = reg.get_mode(s.as_deref(), Params::from(&req).flag("defaultToGlobal"))?;
     reply(&req, &json!({ "mode": mode.as_str() }))
 }
@@ -44,14 +55,14 @@ async fn put_mode(req: HttpRequest, reg: Reg, payload: web::Bytes, scoped: bool)
     let op = if scoped { "updateMode.arg1" } else { "updateTopLevelMode.arg1" };
     let (mode, raw) = body::mode_update(&body::json(&req, &payload, op)?)?;
     let force = Params::from(&req).flag("force");
-    let s = scoped.then(|| subject(&req));
+    let s = scope(&req, scoped)?;
     let registry = reg.get_ref().clone();
     blocking(move || registry.put_mode(s.as_deref(), mode, force)).await?;
     reply(&req, &json!({ "mode": raw }))
 }
 
 async fn delete_mode(req: HttpRequest, reg: Reg) -> ApiResult {
-    let s = subject(&req);
+    let s = subject(&req)?;
     let registry = reg.get_ref().clone();
     let previous = blocking(move || registry.delete_mode(Some(&s))).await?;
     reply(&req, &json!({ "mode": previous.as_str() }))

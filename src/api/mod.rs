@@ -5,6 +5,7 @@
 mod body;
 mod compatibility;
 mod config;
+mod contexts;
 mod render;
 mod root;
 mod schemas;
@@ -137,11 +138,17 @@ pub fn resource(path: &str) -> actix_web::Resource {
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     root::routes(cfg);
+    contexts::routes(cfg, data_routes);
+    data_routes(cfg);
+    cfg.default_service(web::to(not_found));
+}
+
+/// The routes that are also served under the `/contexts/{context}` prefix.
+fn data_routes(cfg: &mut web::ServiceConfig) {
     subjects::routes(cfg);
     schemas::routes(cfg);
     config::routes(cfg);
     compatibility::routes(cfg);
-    cfg.default_service(web::to(not_found));
 }
 
 /// A body over the configured limit is answered as Confluent answers a too-large schema.

@@ -1,4 +1,4 @@
-//! The root resource, server metadata and contexts.
+//! The root resource and server metadata.
 
 use actix_web::{web, HttpRequest};
 use serde_json::json;
@@ -28,14 +28,8 @@ async fn metadata_version(req: HttpRequest) -> ApiResult {
     )
 }
 
-/// Only the default context exists until contexts are built.
-async fn contexts(req: HttpRequest) -> ApiResult {
-    reply(&req, &json!(["."]))
-}
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/").route(web::get().to(root)).route(web::post().to(root_post)))
         .service(resource("/v1/metadata/id").route(web::get().to(metadata_id)))
-        .service(resource("/v1/metadata/version").route(web::get().to(metadata_version)))
-        .service(resource("/contexts").route(web::get().to(contexts)));
+        .service(resource("/v1/metadata/version").route(web::get().to(metadata_version)));
 }

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest};
 use serde_json::json;
 
-use super::{render, reply, reply_raw, resource, ApiResult, Params, Reg};
+use super::{contexts, render, reply, reply_raw, resource, ApiResult, Params, Reg};
 use crate::registry::error::RegistryError;
 use crate::registry::schemas::SchemaFilter;
 use crate::schema::SchemaType;
@@ -14,26 +14,26 @@ fn id(req: &HttpRequest) -> Result<i64, RegistryError> {
 }
 
 async fn by_id(req: HttpRequest, reg: Reg) -> ApiResult {
-    let stored = reg.schema_by_id(id(&req)?)?;
+    let stored = reg.schema_by_id(id(&req)?, contexts::subject_param(&req, &Params::from(&req))?.as_deref())?;
     let max_id = Params::from(&req).flag("fetchMaxId").then(|| reg.max_id());
     reply(&req, &render::schema_string(&stored, max_id))
 }
 
 async fn by_id_schema(req: HttpRequest, reg: Reg) -> ApiResult {
-    let stored = reg.schema_by_id(id(&req)?)?;
+    let stored = reg.schema_by_id(id(&req)?, contexts::subject_param(&req, &Params::from(&req))?.as_deref())?;
     reply_raw(&req, render::raw_schema(&stored))
 }
 
 async fn id_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
-    let subjects = reg.id_subjects(id(&req)?, p.flag("deleted"))?;
+    let subjects = reg.id_subjects(id(&req)?, contexts::subject_param(&req, &p)?.as_deref(), p.flag("deleted"))?;
     reply(&req, &p.page(subjects, usize::MAX)?)
 }
 
 async fn id_versions(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
     let versions: Vec<_> = reg
-        .id_versions(id(&req)?, p.flag("deleted"))?
+        .id_versions(id(&req)?, contexts::subject_param(&req, &p)?.as_deref(), p.flag("deleted"))?
         .into_iter()
         .map(|(subject, version)| json!({ "subject": subject, "version": version }))
         .collect();
@@ -43,7 +43,7 @@ async fn id_versions(req: HttpRequest, reg: Reg) -> ApiResult {
 async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
     let filter = SchemaFilter {
-        subject_prefix: p.get("subjectPrefix").map(str::to_string),
+        subject_prefix: contexts::prefix_param(&req, &p)?,
         deleted: p.flag("deleted"),
         latest_only: p.flag("latestOnly"),
         rule_type: p.get("ruleType").filter(|t| !t.is_empty()).map(str::to_string),

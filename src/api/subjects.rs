@@ -3,20 +3,21 @@
 use actix_web::{web, HttpRequest};
 use serde_json::json;
 
-use super::{body, render, reply, reply_raw, resource, ApiResult, Params, Reg};
+use super::{body, contexts, render, reply, reply_raw, resource, ApiResult, Params, Reg};
 use crate::registry::error::RegistryError;
+use crate::registry::parse_version;
 use crate::registry::subjects::Visibility;
-use crate::registry::{normalize_subject, parse_version};
 
-/// The `{subject}` path segment, percent-decoded (a subject may hold `/` as `%2F`).
-pub fn subject(req: &HttpRequest) -> String {
+/// The `{subject}` path segment, percent-decoded (a subject may hold `/` as `%2F`), in the
+/// context of a `/contexts/{context}/...` URL.
+pub fn subject(req: &HttpRequest) -> Result<String, RegistryError> {
     let raw = req.match_info().get("subject").unwrap_or("");
-    normalize_subject(&percent_encoding::percent_decode_str(raw).decode_utf8_lossy())
+    contexts::in_context(req, &percent_encoding::percent_decode_str(raw).decode_utf8_lossy())
 }
 
 /// The subject a data request is served from, after the subject's alias (config `alias`).
-pub fn data_subject(req: &HttpRequest, reg: &Reg) -> String {
-    reg.dealias(&subject(req))
+pub fn data_subject(req: &HttpRequest, reg: &Reg) -> Result<String, RegistryError> {
+    Ok(reg.dealias(&subject(req)?))
 }
 
 fn version(req: &HttpRequest) -> Result<Option<u32>, RegistryError> {
@@ -37,20 +38,20 @@ pub async fn blocking<T: Send + 'static>(
 
 async fn list_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
-    let subjects = reg.list_subjects(p.get("subjectPrefix"), visibility(&p));
+    let subjects = reg.list_subjects(contexts::prefix_param(&req, &p)?.as_deref(), visibility(&p));
     reply(&req, &p.page(subjects, usize::MAX)?)
 }
 
 async fn list_versions(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
-    let versions = reg.list_versions(&data_subject(&req, &reg), visibility(&p))?;
+    let versions = reg.list_versions(&data_subject(&req, &reg)?, visibility(&p))?;
     reply(&req, &p.page(versions, usize::MAX)?)
 }
 
 async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
     let input = body::schema_input(&body::json(&req, &payload, "register.arg5")?)?;
     let normalize = Params::from(&req).flag("normalize");
-    let s = data_subject(&req, &reg);
+    let s = data_subject(&req, &reg)?;
     let registry = reg.get_ref().clone();
     let out = blocking(move || registry.register(&s, &input, normalize)).await?;
     match out.full {
@@ -62,13 +63,13 @@ async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult 
 async fn lookup(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
     let input = body::schema_input(&body::json(&req, &payload, "lookUpSchemaUnderSubject.arg4")?)?;
     let p = Params::from(&req);
-    let sv = reg.lookup(&data_subject(&req, &reg), &input, p.flag("normalize"), p.flag("deleted"))?;
+    let sv = reg.lookup(&data_subject(&req, &reg)?, &input, p.flag("normalize"), p.flag("deleted"))?;
     reply(&req, &render::subject_version(&sv))
 }
 
 async fn delete_subject(req: HttpRequest, reg: Reg) -> ApiResult {
     let permanent = Params::from(&req).flag("permanent");
-    let s = data_subject(&req, &reg);
+    let s = data_subject(&req, &reg)?;
     let registry = reg.get_ref().clone();
     let versions = blocking(move || registry.delete_subject(&s, permanent)).await?;
     reply(&req, &versions)
@@ -76,34 +77,34 @@ async fn delete_subject(req: HttpRequest, reg: Reg) -> ApiResult {
 
 async fn get_version(req: HttpRequest, reg: Reg) -> ApiResult {
     let v = version(&req)?;
-    let sv = reg.get_version(&data_subject(&req, &reg), v, Params::from(&req).flag("deleted"))?;
+    let sv = reg.get_version(&data_subject(&req, &reg)?, v, Params::from(&req).flag("deleted"))?;
     reply(&req, &render::subject_version(&sv))
 }
 
 async fn get_version_schema(req: HttpRequest, reg: Reg) -> ApiResult {
     let v = version(&req)?;
-    let sv = reg.get_version(&data_subject(&req, &reg), v, Params::from(&req).flag("deleted"))?;
+    let sv = reg.get_version(&data_subject(&req, &reg)?, v, Params::from(&req).flag("deleted"))?;
     reply_raw(&req, render::raw_schema(&sv.schema))
 }
 
 async fn referenced_by(req: HttpRequest, reg: Reg) -> ApiResult {
     let v = version(&req)?;
     let p = Params::from(&req);
-    let ids = reg.referenced_by(&data_subject(&req, &reg), v, p.flag("deleted"))?;
+    let ids = reg.referenced_by(&data_subject(&req, &reg)?, v, p.flag("deleted"))?;
     reply(&req, &p.page(ids, 1000)?)
 }
 
 async fn by_metadata(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
     let pairs: Vec<(&str, &str)> = p.all("key").into_iter().zip(p.all("value")).collect();
-    let sv = reg.latest_with_metadata(&data_subject(&req, &reg), &pairs, p.flag("deleted"))?;
+    let sv = reg.latest_with_metadata(&data_subject(&req, &reg)?, &pairs, p.flag("deleted"))?;
     reply(&req, &render::subject_version(&sv))
 }
 
 async fn delete_version(req: HttpRequest, reg: Reg) -> ApiResult {
     let v = version(&req)?;
     let permanent = Params::from(&req).flag("permanent");
-    let s = data_subject(&req, &reg);
+    let s = data_subject(&req, &reg)?;
     let registry = reg.get_ref().clone();
     let deleted = blocking(move || registry.delete_version(&s, v, permanent)).await?;
     reply(&req, &deleted)

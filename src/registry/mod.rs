@@ -3,6 +3,7 @@
 //! values; every Confluent behaviour lives in this module and its children.
 
 pub mod compat;
+pub mod contexts;
 pub mod error;
 pub mod metadata;
 pub mod model;
@@ -81,28 +82,37 @@ impl Registry {
         &self.settings
     }
 
-    /// Subject settings over global settings over the server default.
+    /// The config with every unset level filled with the server default.
+    fn base_config(&self) -> Config {
+        Config { compatibility_level: Some(self.settings.default_level), ..Config::default() }
+    }
+
+    /// The first config set among the subject's own, its context's (the global one in the
+    /// default context) and the `:.__GLOBAL:` context's, over the server default. Confluent
+    /// does not merge these levels: a subject config without a level gets the server
+    /// default, not its context's (corpus `config-scopes`).
     fn effective_config(&self, idx: &Index, subject: &str) -> Config {
-        let global = idx.configs.get(&Scope::Global).cloned().unwrap_or_default();
-        let base = Config { compatibility_level: Some(self.settings.default_level), ..Config::default() };
-        let global = global.over(&base);
-        match idx.configs.get(&Scope::Subject(subject.to_string())) {
-            Some(c) => c.over(&global),
-            None => global,
-        }
+        std::iter::once(Scope::Subject(subject.to_string()))
+            .chain(contexts::inherited_scopes(subject))
+            .find_map(|scope| idx.configs.get(&scope))
+            .map_or_else(|| self.base_config(), |c| c.over(&self.base_config()))
     }
 
     fn effective_level(&self, idx: &Index, subject: &str) -> Level {
         self.effective_config(idx, subject).compatibility_level.unwrap_or(self.settings.default_level)
     }
 
-    /// A global READONLY_OVERRIDE beats any subject mode; otherwise subject, then global.
+    /// A global READONLY_OVERRIDE beats every other mode; otherwise the subject's mode, then
+    /// the modes it inherits (see `contexts::inherited_scopes`), then READWRITE.
     fn effective_mode(idx: &Index, subject: &str) -> Mode {
         let global = idx.modes.get(&Scope::Global).copied();
         if global == Some(Mode::ReadonlyOverride) {
             return Mode::ReadonlyOverride;
         }
-        idx.modes.get(&Scope::Subject(subject.to_string())).copied().or(global).unwrap_or(Mode::Readwrite)
+        std::iter::once(Scope::Subject(subject.to_string()))
+            .chain(contexts::inherited_scopes(subject))
+            .find_map(|scope| idx.modes.get(&scope).copied())
+            .unwrap_or(Mode::Readwrite)
     }
 
     fn ensure_writable(idx: &Index, subject: &str) -> Result<()> {

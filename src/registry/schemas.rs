@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::contexts::context_of;
 use super::error::{RegistryError, Result};
 use super::{Registry, SubjectVersion};
 use crate::store::StoredSchema;
@@ -18,10 +19,15 @@ pub struct SchemaFilter {
 }
 
 impl Registry {
-    /// GET /schemas/ids/{id}.
-    pub fn schema_by_id(&self, id: i64) -> Result<Arc<StoredSchema>> {
+    /// GET /schemas/ids/{id}[?subject=]: the id as read in the subject's context (see
+    /// `id_context`).
+    pub fn schema_by_id(&self, id: i64, subject: Option<&str>) -> Result<Arc<StoredSchema>> {
         let idx = self.store.read();
-        u32::try_from(id).ok().and_then(|id| idx.schemas.get(&id).cloned()).ok_or(RegistryError::SchemaIdNotFound(id))
+        u32::try_from(id)
+            .ok()
+            .filter(|&id| Self::id_context(&idx, id, subject).is_some())
+            .and_then(|id| idx.schemas.get(&id).cloned())
+            .ok_or(RegistryError::SchemaIdNotFound(id))
     }
 
     /// The largest id handed out so far (`fetchMaxId`).
@@ -29,20 +35,24 @@ impl Registry {
         self.store.read().next_id.saturating_sub(1)
     }
 
-    /// GET /schemas/ids/{id}/versions: the (subject, version) pairs using the id.
-    pub fn id_versions(&self, id: i64, deleted: bool) -> Result<Vec<(String, u32)>> {
+    /// GET /schemas/ids/{id}/versions: the (subject, version) pairs using the id in the
+    /// context it is read in.
+    pub fn id_versions(&self, id: i64, subject: Option<&str>, deleted: bool) -> Result<Vec<(String, u32)>> {
         let idx = self.store.read();
-        let uses = u32::try_from(id).ok().and_then(|id| idx.usages.get(&id)).ok_or(RegistryError::SchemaNotFound)?;
+        let id = u32::try_from(id).map_err(|_| RegistryError::SchemaNotFound)?;
+        let context = Self::id_context(&idx, id, subject).ok_or(RegistryError::SchemaNotFound)?;
+        let uses = idx.usages.get(&id).ok_or(RegistryError::SchemaNotFound)?;
         Ok(uses
             .iter()
+            .filter(|(s, _)| context_of(s) == context)
             .filter(|(s, v)| deleted || idx.subjects.get(s).and_then(|vs| vs.get(v)).is_some_and(|st| !st.deleted))
             .cloned()
             .collect())
     }
 
     /// GET /schemas/ids/{id}/subjects.
-    pub fn id_subjects(&self, id: i64, deleted: bool) -> Result<Vec<String>> {
-        let mut subjects: Vec<String> = self.id_versions(id, deleted)?.into_iter().map(|(s, _)| s).collect();
+    pub fn id_subjects(&self, id: i64, subject: Option<&str>, deleted: bool) -> Result<Vec<String>> {
+        let mut subjects: Vec<String> = self.id_versions(id, subject, deleted)?.into_iter().map(|(s, _)| s).collect();
         subjects.dedup();
         Ok(subjects)
     }

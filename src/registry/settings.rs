@@ -1,5 +1,6 @@
 //! Global and subject-level config (compatibility level and friends) and modes.
 
+use super::contexts::{self, context_of};
 use super::error::{RegistryError, Result};
 use super::model::{Config, Mode, Scope};
 use super::{valid_subject, Registry};
@@ -19,17 +20,16 @@ impl Registry {
     }
 
     /// GET /config[/{subject}]. A subject without its own config is 40408 unless
-    /// `default_to_global`.
+    /// `default_to_global`, which answers the config it inherits (its context's, see
+    /// `contexts::inherited_scopes`). A config lacking a level shows the server default.
     pub fn get_config(&self, subject: Option<&str>, default_to_global: bool) -> Result<Config> {
         let idx = self.store.read();
-        let base = Config { compatibility_level: Some(self.settings.default_level), ..Config::default() };
-        let global = idx.configs.get(&Scope::Global).cloned().unwrap_or_default().over(&base);
+        let base = self.base_config();
         match subject {
-            None => Ok(global),
+            None => Ok(idx.configs.get(&Scope::Global).cloned().unwrap_or_default().over(&base)),
             Some(s) => match idx.configs.get(&Scope::Subject(s.to_string())) {
-                Some(c) if default_to_global => Ok(c.over(&global)),
                 Some(c) => Ok(c.over(&base)),
-                None if default_to_global => Ok(global),
+                None if default_to_global => Ok(self.effective_config(&idx, s)),
                 None => Err(RegistryError::SubjectConfigNotFound(s.to_string())),
             },
         }
@@ -83,7 +83,7 @@ impl Registry {
     pub fn delete_config(&self, subject: Option<&str>) -> Result<Config> {
         self.store.write(|idx| {
             let scope = Self::scope_of(subject);
-            let base = Config { compatibility_level: Some(self.settings.default_level), ..Config::default() };
+            let base = self.base_config();
             match (idx.configs.get(&scope), subject) {
                 (Some(c), _) => Ok((vec![Change::DeleteConfig(scope.clone())], c.over(&base))),
                 (None, None) => Ok((vec![], base)),
@@ -92,15 +92,16 @@ impl Registry {
         })
     }
 
-    /// GET /mode[/{subject}].
+    /// GET /mode[/{subject}]. A global READONLY_OVERRIDE is the answer for every subject.
     pub fn get_mode(&self, subject: Option<&str>, default_to_global: bool) -> Result<Mode> {
         let idx = self.store.read();
         let global = idx.modes.get(&Scope::Global).copied().unwrap_or(Mode::Readwrite);
         match subject {
             None => Ok(global),
+            Some(_) if global == Mode::ReadonlyOverride => Ok(global),
             Some(s) => match idx.modes.get(&Scope::Subject(s.to_string())) {
                 Some(m) => Ok(*m),
-                None if default_to_global => Ok(global),
+                None if default_to_global => Ok(Self::effective_mode(&idx, s)),
                 None => Err(RegistryError::SubjectModeNotFound(s.to_string())),
             },
         }
@@ -117,7 +118,11 @@ impl Registry {
         self.store.write(|idx| {
             let mut changes = Vec::new();
             if mode == Mode::Import {
-                let in_scope = idx.subjects.iter().filter(|(s, _)| subject.is_none_or(|want| want == s.as_str()));
+                let in_scope = idx.subjects.iter().filter(|(s, _)| match subject {
+                    None => true,
+                    Some(want) if contexts::is_context_scope(want) => contexts::context_of(s) == context_of(want),
+                    Some(want) => want == s.as_str(),
+                });
                 let mut purge = Vec::new();
                 for (s, versions) in in_scope {
                     for (&v, state) in versions {
@@ -146,10 +151,16 @@ impl Registry {
         })
     }
 
-    /// DELETE /mode[/{subject}]: returns the mode that was set.
+    /// DELETE /mode[/{subject}]: returns the mode that was set; under a global
+    /// READONLY_OVERRIDE, that mode (Confluent answers the mode in force).
     pub fn delete_mode(&self, subject: Option<&str>) -> Result<Mode> {
         self.store.write(|idx| {
             let scope = Self::scope_of(subject);
+            let global = idx.modes.get(&Scope::Global).copied();
+            if subject.is_some() && global == Some(Mode::ReadonlyOverride) {
+                let changes = idx.modes.contains_key(&scope).then(|| Change::DeleteMode(scope.clone()));
+                return Ok((changes.into_iter().collect(), Mode::ReadonlyOverride));
+            }
             match (idx.modes.get(&scope), subject) {
                 (Some(m), _) => Ok((vec![Change::DeleteMode(scope.clone())], *m)),
                 (None, None) => Ok((vec![], Mode::Readwrite)),

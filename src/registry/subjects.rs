@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::contexts::{context_of, is_context_scope};
 use super::error::{RegistryError, Result};
 use super::model::{Mode, Reference, SchemaRecord, Scope, VersionState};
 use super::{input_type, metadata, reference_texts, valid_subject, Registry, SchemaInput, SubjectVersion};
@@ -267,6 +268,10 @@ impl Registry {
             }
         }
         let state = VersionState { id, deleted: false };
+        let context = context_of(subject);
+        if !idx.contexts.contains(context) {
+            changes.push(Change::PutContext(context.to_string()));
+        }
         changes.push(Change::PutVersion(subject.to_string(), version, state));
         let full = record.metadata.is_some().then(|| SubjectVersion {
             subject: subject.to_string(),
@@ -282,7 +287,8 @@ impl Registry {
         Ok((changes, Registered { id, full }))
     }
 
-    /// POST /subjects/{subject}: the version of the subject that holds this schema.
+    /// POST /subjects/{subject}: the version of the subject that holds this schema. An
+    /// unqualified subject that lacks it is looked up in every other context too.
     pub fn lookup(&self, subject: &str, input: &SchemaInput, normalize: bool, deleted: bool) -> Result<SubjectVersion> {
         let idx = self.store.read();
         let text = match input.schema.as_deref().map(str::trim) {
@@ -292,11 +298,15 @@ impl Registry {
         let normalize = normalize || self.effective_config(&idx, subject).normalize.unwrap_or(false);
         let prepared = self.prepare(&idx, subject, input, &text, normalize, false)?;
         let visible = Visibility { deleted, deleted_only: false };
-        if !idx.subjects.get(subject).is_some_and(|vs| vs.values().any(|s| visible.shows(s))) {
-            return Err(RegistryError::SubjectNotFound(subject.to_string()));
+        let exists = |s: &str| idx.subjects.get(s).is_some_and(|vs| vs.values().any(|st| visible.shows(st)));
+        let candidates = std::iter::once(subject.to_string()).chain(Self::fallback_subjects(&idx, subject));
+        for s in candidates.filter(|s| exists(s)) {
+            if let Some((v, state)) = match_in_subject(&idx, &s, &prepared.record, deleted) {
+                return Ok(self.subject_version(&idx, &s, v, state));
+            }
         }
-        if let Some((v, state)) = match_in_subject(&idx, subject, &prepared.record, deleted) {
-            return Ok(self.subject_version(&idx, subject, v, state));
+        if !exists(subject) {
+            return Err(RegistryError::SubjectNotFound(subject.to_string()));
         }
         Err(RegistryError::SchemaNotFound)
     }
@@ -340,16 +350,27 @@ impl Registry {
             vs.values()
                 .any(|s| Visibility { deleted: visible.deleted || visible.deleted_only, deleted_only: false }.shows(s))
         });
-        if !any_visible {
-            return Err(RegistryError::SubjectNotFound(subject.to_string()));
+        // A context's own name (`:.ctx:`) matches every subject of the context (Confluent's
+        // `hasSubjects`): no versions of its own, but found while the context has subjects.
+        let context_found = || {
+            is_context_scope(subject)
+                && idx
+                    .subjects
+                    .iter()
+                    .any(|(s, vs)| context_of(s) == context_of(subject) && vs.values().any(|st| !st.deleted))
+        };
+        if any_visible || context_found() {
+            Ok(versions)
+        } else {
+            Err(RegistryError::SubjectNotFound(subject.to_string()))
         }
-        Ok(versions)
     }
 
-    /// GET /subjects/{subject}/versions/{version}; `None` is `latest`.
+    /// GET /subjects/{subject}/versions/{version}; `None` is `latest`. An unqualified
+    /// subject missing the version is read from another context.
     pub fn get_version(&self, subject: &str, version: Option<u32>, deleted: bool) -> Result<SubjectVersion> {
         let idx = self.store.read();
-        self.find_version(&idx, subject, version, deleted)
+        self.find_version_using_contexts(&idx, subject, version, deleted)
     }
 
     pub(super) fn find_version(
@@ -395,8 +416,8 @@ impl Registry {
     pub fn referenced_by(&self, subject: &str, version: Option<u32>, deleted: bool) -> Result<Vec<u32>> {
         let idx = self.store.read();
         // The version itself may be soft deleted: Confluent still answers (with no referrers).
-        let sv = self.find_version(&idx, subject, version, true)?;
-        Ok(live_referrers(&idx, subject, sv.version, deleted))
+        let sv = self.find_version_using_contexts(&idx, subject, version, true)?;
+        Ok(live_referrers(&idx, &sv.subject, sv.version, deleted))
     }
 
     /// DELETE /subjects/{subject}/versions/{version}.

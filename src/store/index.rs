@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 
+use crate::registry::contexts::context_of;
 use crate::registry::model::{Config, Mode, SchemaRecord, Scope, VersionState};
 use crate::schema::ParsedSchema;
 
@@ -23,6 +24,8 @@ pub enum Change {
     DeleteMode(Scope),
     /// The next id to hand out; only ever grows, so ids are never reused.
     SetNextId(u32),
+    /// A context that held a subject. Confluent never forgets a context, so neither do we.
+    PutContext(String),
 }
 
 /// A stored schema with its identity and (lazily) its parsed form.
@@ -56,6 +59,8 @@ pub struct Index {
     pub usages: HashMap<u32, BTreeSet<(String, u32)>>,
     /// (subject, version) → ids of schemas whose references point at it.
     pub referrers: HashMap<(String, u32), BTreeSet<u32>>,
+    /// Every context that ever held a subject, sorted (the default context included once used).
+    pub contexts: BTreeSet<String>,
 }
 
 impl Index {
@@ -76,6 +81,11 @@ impl Index {
             }
             Change::DeleteSchema(id) => self.remove_schema(id),
             Change::PutVersion(subject, version, state) => {
+                // Also learns contexts of data written before contexts were persisted.
+                let context = context_of(&subject);
+                if !self.contexts.contains(context) {
+                    self.contexts.insert(context.to_string());
+                }
                 let versions = self.subjects.entry(subject.clone()).or_default();
                 if let Some(old) = versions.insert(version, state) {
                     Self::remove_usage(&mut self.usages, old.id, &subject, version);
@@ -105,6 +115,9 @@ impl Index {
                 self.modes.remove(&scope);
             }
             Change::SetNextId(next) => self.next_id = self.next_id.max(next),
+            Change::PutContext(context) => {
+                self.contexts.insert(context);
+            }
         }
     }
 

@@ -45,6 +45,8 @@ pub struct Store {
     configs: sled::Tree,
     modes: sled::Tree,
     meta: sled::Tree,
+    /// Context names, the keys only: a context stays listed after its last subject is gone.
+    contexts: sled::Tree,
     index: RwLock<Index>,
     writer: Mutex<()>,
     /// Held for the life of the store so that a second instance cannot open the directory.
@@ -68,6 +70,7 @@ impl Store {
             configs: tree("configs")?,
             modes: tree("modes")?,
             meta: tree("meta")?,
+            contexts: tree("contexts")?,
             db,
             index: RwLock::new(Index::default()),
             writer: Mutex::new(()),
@@ -121,6 +124,10 @@ impl Store {
             let mode: Mode = serde_json::from_slice(&v).map_err(|e| bad("mode record", &e))?;
             index.apply(Change::PutMode(decode_scope(&k)?, mode));
         }
+        for item in self.contexts.iter() {
+            let (k, _) = item.map_err(|e| bad("contexts", &e))?;
+            index.apply(Change::PutContext(String::from_utf8(k.to_vec()).map_err(|e| bad("context name", &e))?));
+        }
         if let Some(v) = self.meta.get(NEXT_ID).map_err(|e| bad("meta", &e))? {
             index.apply(Change::SetNextId(read_u32(&v)?));
         }
@@ -150,9 +157,9 @@ impl Store {
     }
 
     fn persist(&self, changes: &[Change]) -> Result<()> {
-        let trees = (&self.schemas, &self.versions, &self.configs, &self.modes, &self.meta);
+        let trees = (&self.schemas, &self.versions, &self.configs, &self.modes, &self.meta, &self.contexts);
         let result: std::result::Result<(), TransactionError<String>> =
-            trees.transaction(|(schemas, versions, configs, modes, meta)| {
+            trees.transaction(|(schemas, versions, configs, modes, meta, contexts)| {
                 let enc =
                     |v: serde_json::Result<Vec<u8>>| v.map_err(|e| ConflictableTransactionError::Abort(e.to_string()));
                 for change in changes {
@@ -183,6 +190,9 @@ impl Store {
                         }
                         Change::SetNextId(next) => {
                             meta.insert(NEXT_ID, &next.to_be_bytes())?;
+                        }
+                        Change::PutContext(context) => {
+                            contexts.insert(context.as_bytes(), &[])?;
                         }
                     }
                 }
