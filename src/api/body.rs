@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 use crate::registry::error::RegistryError;
 use crate::registry::model::{Level, Mode};
 use crate::registry::settings::ConfigUpdate;
+use crate::registry::tags::TagRequest;
 use crate::registry::{InputReference, SchemaInput};
+use crate::schema::{Entity, TagEdit};
 
 const ACCEPTED: [&str; 4] = [
     "application/vnd.schemaregistry.v1+json",
@@ -275,4 +277,49 @@ pub fn mode_update(v: &Value) -> Result<(Mode, String)> {
 /// The root resource takes a map of Strings.
 pub fn string_map(v: &Value) -> Result<()> {
     object(v, "Map")?.values().try_for_each(|v| coerce_string(&mut v.clone()))
+}
+
+/// A TagSchemaRequest: `tagsToAdd`/`tagsToRemove` entries name a `schemaEntity`
+/// (`entityPath`, `entityType` `sr_record` or `sr_field`) and its `tags`.
+pub fn tag_request(v: &Value) -> Result<TagRequest> {
+    let m = object(v, "TagSchemaRequest")?;
+    let edits = |key: &str| -> Result<Vec<TagEdit>> {
+        let items = match m.get(key) {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(items)) => items,
+            Some(_) => {
+                return Err(RegistryError::BadRequest(format!(
+                    "Cannot deserialize value of type `List` from non-array value (property '{key}')"
+                )))
+            }
+        };
+        items
+            .iter()
+            .map(|item| {
+                let item = object(item, "SchemaTags")?;
+                let entity = item.get("schemaEntity").map(|e| object(e, "SchemaEntity")).transpose()?;
+                let path = entity.map(|e| string(e, "entityPath")).transpose()?.flatten().unwrap_or_default();
+                let entity = match entity.map(|e| string(e, "entityType")).transpose()?.flatten().as_deref() {
+                    Some("sr_record") => Entity::Record,
+                    Some("sr_field") => Entity::Field,
+                    other => {
+                        return Err(RegistryError::BadRequest(format!(
+                            "Cannot deserialize value of type `EntityType` from {other:?}: not one of the values accepted for Enum class: [sr_field, sr_record]"
+                        )))
+                    }
+                };
+                let mut tags = item.get("tags").cloned().unwrap_or(Value::Null);
+                string_set(&mut tags)?;
+                let tags = tags.as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect()).unwrap_or_default();
+                Ok(TagEdit { entity, path, tags })
+            })
+            .collect()
+    };
+    Ok(TagRequest {
+        new_version: integer(m, "newVersion")?,
+        add: edits("tagsToAdd")?,
+        remove: edits("tagsToRemove")?,
+        metadata: metadata(m)?,
+        rule_set: rule_set_at(m, "ruleSet")?,
+    })
 }

@@ -101,6 +101,18 @@ async fn by_metadata(req: HttpRequest, reg: Reg) -> ApiResult {
     reply(&req, &render::subject_version(&sv))
 }
 
+async fn modify_tags(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
+    let v = version(&req)?;
+    let tags = body::tag_request(&body::json(&req, &payload, "modifyTags.arg4")?)?;
+    let s = data_subject(&req, &reg)?;
+    let registry = reg.get_ref().clone();
+    let out = blocking(move || registry.modify_tags(&s, v, &tags)).await?;
+    match out.full {
+        Some(sv) => reply(&req, &render::registered(&sv)),
+        None => reply(&req, &json!({ "id": out.id })),
+    }
+}
+
 async fn delete_version(req: HttpRequest, reg: Reg) -> ApiResult {
     let v = version(&req)?;
     let permanent = Params::from(&req).flag("permanent");
@@ -124,6 +136,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(get_version))
                 .route(web::delete().to(delete_version)),
         )
+        .service(resource("/subjects/{subject}/versions/{version}/tags").route(web::post().to(modify_tags)))
         .service(resource("/subjects/{subject}/versions/{version}/schema").route(web::get().to(get_version_schema)))
         .service(resource("/subjects/{subject}/versions/{version}/referencedby").route(web::get().to(referenced_by)));
 }

@@ -10,6 +10,7 @@ pub mod model;
 pub mod schemas;
 pub mod settings;
 pub mod subjects;
+pub mod tags;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -101,7 +101,7 @@ impl Registry {
         self.store.write(|idx| self.plan_register(idx, subject, input, normalize))
     }
 
-    fn plan_register(
+    pub(super) fn plan_register(
         &self,
         idx: &Index,
         subject: &str,

@@ -48,6 +48,29 @@ pub struct ParseOptions {
     pub validate: bool,
 }
 
+/// What a schema tag edit addresses: a record (named type) or a field of one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entity {
+    Record,
+    Field,
+}
+
+/// One tag addition or removal on the entity at `path` (e.g. `User` or `User.name`).
+#[derive(Clone, Debug)]
+pub struct TagEdit {
+    pub entity: Entity,
+    pub path: String,
+    pub tags: Vec<String>,
+}
+
+/// Applies tag additions then removals to a schema text; the result is to be parsed again.
+pub fn edit_tags(schema_type: SchemaType, text: &str, add: &[TagEdit], remove: &[TagEdit]) -> Result<String, String> {
+    match schema_type {
+        SchemaType::Avro => avro::tags::edit(text, add, remove),
+        other => Err(format!("Schema tags are not supported for schema type {}", other.as_str())),
+    }
+}
+
 /// A parsed schema of any format, ready for compatibility checks. Cached per id by the
 /// store so that a check never re-parses the registered versions.
 #[derive(Debug)]

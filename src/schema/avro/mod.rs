@@ -10,6 +10,7 @@ mod compat;
 mod json;
 mod model;
 mod parse;
+pub mod tags;
 
 pub use compat::{Incompatibility, IncompatibilityKind};
 pub use json::MAX_JSON_DEPTH;
