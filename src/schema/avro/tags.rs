@@ -85,7 +85,10 @@ fn apply(target: &mut Map<String, Value>, tags: &[String], adding: bool) {
 
 /// Calls `f` on every record definition with its full and short name, tracking namespaces
 /// as Avro does (a dotted name is full; otherwise the nearest enclosing namespace applies).
-fn visit(v: &mut Value, namespace: Option<&str>, f: &mut dyn FnMut(&mut Map<String, Value>, &str, &str)) {
+/// Called with a record definition, its full name and its short name.
+type RecordVisitor<'a> = dyn FnMut(&mut Map<String, Value>, &str, &str) + 'a;
+
+fn visit(v: &mut Value, namespace: Option<&str>, f: &mut RecordVisitor) {
     match v {
         Value::Array(branches) => branches.iter_mut().for_each(|b| visit(b, namespace, f)),
         Value::Object(obj) => {
