@@ -26,9 +26,10 @@ impl SchemaType {
         }
     }
 
-    /// Case-insensitive, as Confluent accepts it.
+    /// Exact upper-case names only: Confluent 7.9 answers "Invalid schema type avro" for
+    /// any other spelling.
     pub fn parse(s: &str) -> Option<SchemaType> {
-        match s.to_ascii_uppercase().as_str() {
+        match s {
             "AVRO" => Some(SchemaType::Avro),
             "PROTOBUF" => Some(SchemaType::Protobuf),
             "JSON" => Some(SchemaType::Json),
@@ -136,6 +137,8 @@ impl ParsedSchema {
             (ParsedSchema::Json(r), ParsedSchema::Json(w)) => {
                 json::compatibility_messages(r, w, reader_role, writer_role)
             }
+            // The registry checks the types first (see registry/compat.rs); kept for callers
+            // comparing two parsed schemas directly.
             _ => vec!["Incompatible because of different schema type".to_string()],
         }
     }
