@@ -129,3 +129,35 @@ fn recursive_schemas_terminate() {
     assert!(!compatible(&b, &a));
     assert!(compatible(&a, &a));
 }
+
+/// Deeply nested and branch-heavy schemas finish quickly on a small worker stack: the walk
+/// is memoized and budgeted, never exponential.
+#[test]
+fn nested_combinations_and_deep_schemas_stay_bounded() {
+    let run = || {
+        let mut nested_not = String::from("{\"type\":\"string\"}");
+        let mut nested_any = String::from("{\"type\":\"string\"}");
+        let mut nested_props = String::from("{\"type\":\"string\"}");
+        for i in 0..60 {
+            nested_not = format!("{{\"not\":{nested_not}}}");
+            nested_any = format!("{{\"anyOf\":[{nested_any},{nested_any},{{\"type\":\"integer\",\"minimum\":{i}}}]}}");
+            nested_props = format!("{{\"type\":\"object\",\"properties\":{{\"p\":{nested_props}}}}}");
+            if nested_any.len() > 200_000 {
+                nested_any =
+                    format!("{{\"anyOf\":[{{\"type\":\"string\"}},{{\"type\":\"integer\",\"minimum\":{i}}}]}}");
+            }
+        }
+        for text in [&nested_not, &nested_any, &nested_props] {
+            let a = JsonSchema::parse(text, &[], ParseOptions::default()).expect("valid");
+            let b = JsonSchema::parse(&text.replace("string", "number"), &[], ParseOptions::default()).expect("valid");
+            let started = std::time::Instant::now();
+            let _ = compatibility_messages(&a, &b, "new", "old");
+            let _ = compatibility_messages(&b, &a, "old", "new");
+            assert!(started.elapsed().as_secs() < 10, "took {:?}", started.elapsed());
+        }
+        // Past serde_json's nesting limit (128) a document is refused, not overflowed.
+        let too_deep = format!("{}{{}}{}", "{\"not\":".repeat(300), "}".repeat(300));
+        assert!(JsonSchema::parse(&too_deep, &[], ParseOptions::default()).is_err());
+    };
+    std::thread::Builder::new().stack_size(2 << 20).spawn(run).expect("thread").join().expect("no panic");
+}

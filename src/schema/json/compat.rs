@@ -4,7 +4,9 @@
 //! (see `difference.rs`). Works on the documents directly, resolving `$ref` through the
 //! schema's own pointers and its references' names as it walks.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
@@ -228,17 +230,58 @@ fn own_shape<'a>(_v: &'a Value, m: &'a Map<String, Value>) -> Shape<'a> {
     }
 }
 
+/// Comparisons one check may make. Branch matching compares every pair of branches, so
+/// nested combinations multiply; past this budget the walk stops adding differences
+/// rather than letting a crafted schema occupy a worker.
+const MAX_STEPS: usize = 200_000;
+
+/// Identity of one comparison: the two (resolved) schema nodes and their restrictions.
+type PairKey = (usize, usize, Option<String>, Option<String>);
+
+/// What every nested comparison of one check shares: the verdicts of node pairs already
+/// judged (so each pair is judged once) and the step budget.
+#[derive(Default)]
+struct Shared {
+    verdicts: HashMap<PairKey, bool>,
+    steps: usize,
+}
+
 /// The diff of one original/update pair.
 pub struct Diff<'a> {
     original: Side<'a>,
     update: Side<'a>,
     pub found: Vec<Difference>,
-    seen: HashSet<(usize, usize, String)>,
+    /// Pairs on the current walk, so a recursive `$ref` is compared once.
+    seen: HashSet<PairKey>,
+    shared: Rc<RefCell<Shared>>,
 }
 
 impl<'a> Diff<'a> {
     pub fn new(original: Side<'a>, update: Side<'a>) -> Diff<'a> {
-        Diff { original, update, found: Vec::new(), seen: HashSet::new() }
+        Diff { original, update, found: Vec::new(), seen: HashSet::new(), shared: Rc::default() }
+    }
+
+    /// Whether `u` (restricted by `ut`) accepts everything `o` (restricted by `ot`)
+    /// accepts, recording nothing. A pair met again while it is still being judged (a
+    /// recursive schema) counts as compatible; its other differences decide.
+    fn part_compatible(&mut self, o: Node<'a>, ot: Option<&str>, u: Node<'a>, ut: Option<&str>, depth: usize) -> bool {
+        let (ro, ru) = (self.original.resolve(o), self.update.resolve(u));
+        let key = pair_key(ro, ot, ru, ut);
+        if let Some(known) = self.shared.borrow().verdicts.get(&key) {
+            return *known;
+        }
+        self.shared.borrow_mut().verdicts.insert(key.clone(), true);
+        let mut sub = Diff {
+            original: self.original,
+            update: self.update,
+            found: Vec::new(),
+            seen: HashSet::new(),
+            shared: self.shared.clone(),
+        };
+        sub.compare_part("#", o, ot, u, ut, depth);
+        let verdict = sub.found.iter().all(|d| d.kind.compatible());
+        self.shared.borrow_mut().verdicts.insert(key, verdict);
+        verdict
     }
 
     pub fn run(mut self) -> Vec<Difference> {
@@ -253,9 +296,7 @@ impl<'a> Diff<'a> {
 
     /// Whether `u` accepts everything `o` accepts, without recording anything.
     fn compatible(&mut self, o: Node<'a>, u: Node<'a>, depth: usize) -> bool {
-        let mut sub = Diff { original: self.original, update: self.update, found: Vec::new(), seen: self.seen.clone() };
-        sub.compare("#", o, u, depth);
-        sub.found.iter().all(|d| d.kind.compatible())
+        self.part_compatible(o, None, u, None, depth)
     }
 
     fn compare(&mut self, path: &str, o: Node<'a>, u: Node<'a>, depth: usize) {
@@ -263,13 +304,16 @@ impl<'a> Diff<'a> {
     }
 
     fn compare_part(&mut self, path: &str, o: Node<'a>, ot: Option<&str>, u: Node<'a>, ut: Option<&str>, depth: usize) {
-        if depth > MAX_DEPTH {
-            return;
+        {
+            let mut shared = self.shared.borrow_mut();
+            shared.steps += 1;
+            if depth > MAX_DEPTH || shared.steps > MAX_STEPS {
+                return;
+            }
         }
         let o = self.original.resolve(o);
         let u = self.update.resolve(u);
-        let key = (o.v as *const Value as usize, u.v as *const Value as usize, format!("{ot:?}{ut:?}"));
-        if !self.seen.insert(key) {
+        if !self.seen.insert(pair_key(o, ot, u, ut)) {
             return; // a recursive structure already being compared
         }
         if ot.is_none() && ut.is_none() && o.v == u.v && o.v.get("$ref").is_none() && !contains_ref(o.v) {
@@ -289,14 +333,7 @@ impl<'a> Diff<'a> {
             (_, Shape::Combined(cu, pu)) if *cu != Criterion::All => {
                 let matched = pu.clone().into_iter().any(|p| {
                     let (un, ut2) = part_node(u, &p);
-                    let mut sub = Diff {
-                        original: self.original,
-                        update: self.update,
-                        found: Vec::new(),
-                        seen: self.seen.clone(),
-                    };
-                    sub.compare_part("#", o, ot, un, ut2, depth + 1);
-                    sub.found.iter().all(|d| d.kind.compatible())
+                    self.part_compatible(o, ot, un, ut2, depth + 1)
                 });
                 self.add(if matched { Kind::SUM_TYPE_EXTENDED } else { Kind::TYPE_CHANGED }, path);
             }
@@ -309,14 +346,7 @@ impl<'a> Diff<'a> {
                 } else {
                     let ok = po.iter().any(|p| {
                         let (on, ot2) = part_node(o, p);
-                        let mut sub = Diff {
-                            original: self.original,
-                            update: self.update,
-                            found: Vec::new(),
-                            seen: self.seen.clone(),
-                        };
-                        sub.compare_part("#", on, ot2, u, ut, depth + 1);
-                        sub.found.iter().all(|d| d.kind.compatible())
+                        self.part_compatible(on, ot2, u, ut, depth + 1)
                     });
                     if !ok {
                         self.add(Kind::TYPE_CHANGED, path);
@@ -352,10 +382,20 @@ impl<'a> Diff<'a> {
             (Shape::Not, _) => {
                 let (on, un) = (child(o, "not"), child(u, "not"));
                 if let (Some(on), Some(un)) = (on, un) {
-                    if !self.compatible(on, un, depth + 1) || !self.compatible(un, on, depth + 1) {
-                        // not(A) -> not(B) accepts more when B is narrower than A.
-                        let narrowed = self.compatible(un, on, depth + 1);
-                        self.add(if narrowed { Kind::NOT_TYPE_NARROWED } else { Kind::NOT_TYPE_EXTENDED }, path);
+                    // not(A) -> not(B) accepts more when B is narrower than A: A must
+                    // accept all B accepts, a check with the two sides' roles swapped.
+                    let mut swapped = Diff {
+                        original: self.update,
+                        update: self.original,
+                        found: Vec::new(),
+                        seen: HashSet::new(),
+                        shared: self.shared.clone(),
+                    };
+                    let narrowed = swapped.compatible(un, on, depth + 1);
+                    if !narrowed {
+                        self.add(Kind::NOT_TYPE_EXTENDED, path);
+                    } else if !self.compatible(on, un, depth + 1) {
+                        self.add(Kind::NOT_TYPE_NARROWED, path);
                     }
                 }
             }
@@ -387,10 +427,7 @@ impl<'a> Diff<'a> {
             for (j, q) in pu.iter().enumerate() {
                 let (on, ot) = part_node(o, p);
                 let (un, ut) = part_node(u, q);
-                let mut sub =
-                    Diff { original: self.original, update: self.update, found: Vec::new(), seen: self.seen.clone() };
-                sub.compare_part("#", on, ot, un, ut, depth + 1);
-                ok[i][j] = sub.found.iter().all(|d| d.kind.compatible());
+                ok[i][j] = self.part_compatible(on, ot, un, ut, depth + 1);
             }
         }
         let matched = max_matching(&ok, po.len(), pu.len());
@@ -832,6 +869,10 @@ fn restrict<'a>(s: Shape<'a>, v: &'a Value, t: Option<&str>) -> Shape<'a> {
         }
         _ => s,
     }
+}
+
+fn pair_key(o: Node, ot: Option<&str>, u: Node, ut: Option<&str>) -> PairKey {
+    (o.v as *const Value as usize, u.v as *const Value as usize, ot.map(str::to_string), ut.map(str::to_string))
 }
 
 fn part_node<'a>(n: Node<'a>, p: &Part<'a>) -> (Node<'a>, Option<&'a str>) {

@@ -54,7 +54,9 @@ impl JsonSchema {
     }
 }
 
-/// The document and its stored text; `None` when `text` is not one JSON value.
+/// The document and its stored text; `None` when `text` is not one JSON value. The value
+/// form is read by serde_json, whose nesting limit (128) bounds every recursive walk of
+/// validation and of the compatibility diff; deeper documents are refused.
 fn read(text: &str, normalize: bool) -> Option<(Value, String)> {
     let (mut doc, root, rest) = json_text::parse(text).ok()?;
     if !rest.trim().is_empty() {
