@@ -161,3 +161,45 @@ fn nested_combinations_and_deep_schemas_stay_bounded() {
     };
     std::thread::Builder::new().stack_size(2 << 20).spawn(run).expect("thread").join().expect("no panic");
 }
+
+/// Odd but valid schemas, every pair checked both ways: no panic, and a schema is always
+/// compatible with itself.
+#[test]
+fn odd_schema_pairs_never_panic() {
+    let texts = [
+        "true",
+        "false",
+        "{}",
+        "[]",
+        "12",
+        r#""x""#,
+        r#"{"type":["integer"]}"#,
+        r#"{"type":["string","null","integer"]}"#,
+        r##"{"$ref":"#"}"##,
+        r##"{"definitions":{"a":{"$ref":"#/definitions/b"},"b":{"$ref":"#/definitions/a"}},"$ref":"#/definitions/a"}"##,
+        r##"{"definitions":{"a b":{"type":"string"}},"$ref":"#/definitions/a%20b"}"##,
+        r#"{"allOf":[{"type":"object"},{"anyOf":[{"required":["a"]},{"required":["b"]}]}],"oneOf":[{},{}]}"#,
+        r#"{"type":"object","properties":{"a":false},"additionalProperties":false}"#,
+        r#"{"type":"object","patternProperties":{"^x":{"type":"string"}},"additionalProperties":false,"properties":{"y":{}}}"#,
+        r#"{"type":"array","items":[{"type":"string"},true,false],"additionalItems":{"type":"integer"}}"#,
+        r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"array","prefixItems":[{"type":"string"}],"items":false}"#,
+        r#"{"$schema":"http://json-schema.org/draft-04/schema#","type":"number","minimum":0,"exclusiveMinimum":true,"multipleOf":0.5}"#,
+        r#"{"type":"number","exclusiveMaximum":0,"maximum":-1,"multipleOf":3}"#,
+        r#"{"enum":[1,"a",null,{"k":[1]}]}"#,
+        r#"{"const":{"a":1}}"#,
+        r#"{"not":{"not":{"type":"string"}}}"#,
+        r#"{"type":"object","dependencies":{"a":["b"],"c":{"required":["d"]}},"dependentRequired":{"x":["y"]}}"#,
+        r##"{"$id":"http://example.com/root.json","definitions":{"A":{"$id":"#A","type":"string"}},"properties":{"p":{"$ref":"#A"}}}"##,
+        r##"{"$schema":"https://json-schema.org/draft/2019-09/schema","$defs":{"n":{"$anchor":"n","type":"null"}},"$ref":"#n"}"##,
+    ];
+    let parsed: Vec<JsonSchema> = texts
+        .iter()
+        .map(|t| JsonSchema::parse(t, &[], ParseOptions::default()).unwrap_or_else(|e| panic!("{t}: {e}")))
+        .collect();
+    for (i, a) in parsed.iter().enumerate() {
+        assert!(compatible(a, a), "{} not compatible with itself", texts[i]);
+        for b in &parsed {
+            let _ = compatibility_messages(a, b, "new", "old");
+        }
+    }
+}

@@ -28,7 +28,9 @@ const INVALID_SCHEMA: &str = "Invalid JSON Schema";
 impl JsonSchema {
     /// Reads `text` as Confluent does: the stored text is the compact re-serialization
     /// (key order kept, numbers as Jackson writes them), or with keys sorted recursively
-    /// when normalizing. `references` are the schemas its `$ref`s may name.
+    /// when normalizing. `references` are the schemas its `$ref`s may name. Validation does
+    /// not depend on `opts.validate`: Confluent rejects an invalid JSON Schema in
+    /// compatibility checks too (corpus reg-json#25), and a stored one passed it already.
     pub fn parse(text: &str, references: &[SchemaRef], opts: ParseOptions) -> Result<JsonSchema, ParseError> {
         let (root, canonical) = read(text, opts.normalize)
             .ok_or_else(|| ParseError { message: format!("Invalid JSON {text}"), short: false })?;
