@@ -13,6 +13,8 @@ use super::{Registry, SchemaInput};
 use crate::schema::ParsedSchema;
 use crate::store::{Index, StoredSchema};
 
+const DIFFERENT_TYPE: &str = "Incompatible because of different schema type";
+
 /// Confluent truncates the old schema in messages past 10 KiB.
 const OLD_SCHEMA_LIMIT: usize = 10 * 1024;
 
@@ -27,6 +29,10 @@ pub struct Verdict {
 /// Confluent, the old version is named after the last direction checked (BACKWARD in FULL)
 /// only when that direction failed.
 fn compare(new: &ParsedSchema, old: &ParsedSchema, version: u32, old_text: &str, level: Level) -> Vec<String> {
+    if new.schema_type() != old.schema_type() {
+        // Confluent reports a type change alone, once, without naming the old version.
+        return vec![DIFFERENT_TYPE.to_string()];
+    }
     let mut messages = Vec::new();
     let name_old = |mut found: Vec<String>, messages: &mut Vec<String>| {
         if !found.is_empty() {

@@ -15,7 +15,7 @@ pub mod tags;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::schema::{ParseOptions, ParsedSchema, SchemaType};
+use crate::schema::{ParseOptions, ParsedSchema, SchemaRef, SchemaType};
 use crate::store::{Index, Store, StoredSchema};
 use error::{RegistryError, Result};
 use model::{Config, Level, Mode, Reference, Scope};
@@ -129,9 +129,11 @@ impl Registry {
             .parsed
             .get_or_init(|| {
                 let texts = reference_texts(idx, &stored.record.references)?;
-                let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+                let refs: Vec<SchemaRef> = texts.iter().map(|(name, text)| SchemaRef { name, text }).collect();
                 let opts = ParseOptions { normalize: false, validate: false };
-                ParsedSchema::parse(stored.record.schema_type, &stored.record.schema, &refs, opts).map(Arc::new)
+                ParsedSchema::parse(stored.record.schema_type, &stored.record.schema, &refs, opts)
+                    .map(Arc::new)
+                    .map_err(|e| e.message)
             })
             .clone()
             .map_err(|e| RegistryError::InvalidSchema(format!("Stored schema {} cannot be parsed: {e}", stored.id)))
@@ -160,12 +162,14 @@ pub fn valid_subject(subject: &str) -> bool {
 }
 
 /// The texts of every schema `references` reaches, dependencies first, each once.
-fn reference_texts(idx: &Index, references: &[Reference]) -> std::result::Result<Vec<String>, String> {
+/// Every schema `references` lead to, directly or transitively, dependencies first, as
+/// (reference name, stored text): Avro needs the texts, JSON Schema the names its `$ref`s use.
+fn reference_texts(idx: &Index, references: &[Reference]) -> std::result::Result<Vec<(String, String)>, String> {
     fn visit(
         idx: &Index,
         r: &Reference,
         seen: &mut HashSet<u32>,
-        out: &mut Vec<String>,
+        out: &mut Vec<(String, String)>,
         depth: usize,
     ) -> std::result::Result<(), String> {
         if depth > 64 {
@@ -182,7 +186,7 @@ fn reference_texts(idx: &Index, references: &[Reference]) -> std::result::Result
         for inner in &stored.record.references {
             visit(idx, inner, seen, out, depth + 1)?;
         }
-        out.push(stored.record.schema.clone());
+        out.push((r.name.clone(), stored.record.schema.clone()));
         Ok(())
     }
     let mut seen = HashSet::new();

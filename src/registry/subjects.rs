@@ -9,7 +9,7 @@ use super::contexts::{context_of, is_context_scope};
 use super::error::{RegistryError, Result};
 use super::model::{Mode, Reference, SchemaRecord, Scope, VersionState};
 use super::{input_type, metadata, reference_texts, valid_subject, Registry, SchemaInput, SubjectVersion};
-use crate::schema::{ParseOptions, ParsedSchema};
+use crate::schema::{ParseError, ParseOptions, ParsedSchema, SchemaRef};
 use crate::store::{index::identity, Change, Index};
 
 /// What a registration answered.
@@ -55,29 +55,29 @@ impl Registry {
         validate: bool,
     ) -> Result<Prepared> {
         let schema_type = input_type(&input.schema_type)?;
-        let invalid = |detail: String| {
+        let invalid = |detail: ParseError| {
             RegistryError::InvalidSchema(invalid_message(subject, input, text, schema_type.as_str(), &detail))
         };
         let mut references = Vec::with_capacity(input.references.len());
         for r in &input.references {
             let (Some(name), Some(ref_subject), Some(version)) = (&r.name, &r.subject, r.version) else {
-                return Err(invalid(format!("Invalid reference: {}", render_reference(r))));
+                return Err(invalid(format!("Invalid reference: {}", render_reference(r)).into()));
             };
             let version = match version {
                 -1 => latest_live(idx, ref_subject).map(|(v, _)| v as i64).unwrap_or(-1),
                 v if v <= 0 => {
-                    return Err(invalid(format!(
-                        "io.confluent.kafka.schemaregistry.exceptions.InvalidVersionException: {v}"
-                    )))
+                    return Err(invalid(
+                        format!("io.confluent.kafka.schemaregistry.exceptions.InvalidVersionException: {v}").into(),
+                    ))
                 }
                 v => v,
             };
-            let version =
-                i32::try_from(version).map_err(|_| invalid(format!("Invalid reference: {}", render_reference(r))))?;
+            let version = i32::try_from(version)
+                .map_err(|_| invalid(format!("Invalid reference: {}", render_reference(r)).into()))?;
             references.push(Reference { name: name.clone(), subject: ref_subject.clone(), version });
         }
-        let texts = reference_texts(idx, &references).map_err(invalid)?;
-        let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+        let texts = reference_texts(idx, &references).map_err(|e| invalid(e.into()))?;
+        let refs: Vec<SchemaRef> = texts.iter().map(|(name, text)| SchemaRef { name, text }).collect();
         let parsed =
             ParsedSchema::parse(schema_type, text, &refs, ParseOptions { normalize, validate }).map_err(invalid)?;
         let record = SchemaRecord {
@@ -583,13 +583,17 @@ fn render_reference(r: &super::InputReference) -> String {
 }
 
 /// Confluent's 42201 text: the request as Java prints it, then the parser's detail.
-fn invalid_message(subject: &str, input: &SchemaInput, text: &str, schema_type: &str, detail: &str) -> String {
+/// Confluent's 42201 text. Some details (an invalid JSON Schema) come without the
+/// "with refs [..] of type T" part, as Confluent words them.
+fn invalid_message(subject: &str, input: &SchemaInput, text: &str, schema_type: &str, detail: &ParseError) -> String {
     let refs: Vec<String> = input.references.iter().map(render_reference).collect();
     let refs = format!("[{}]", refs.join(", "));
     let json_or_null = |v: &Option<Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "null".into());
+    let with_refs = if detail.short { String::new() } else { format!(" with refs {refs} of type {schema_type}") };
     format!(
-        "Invalid schema {{subject={subject},version=0,id=-1,schemaType={schema_type},references={refs},metadata={},ruleSet={},schema={text},schemaTags=null}} with refs {refs} of type {schema_type}, details: {detail}",
+        "Invalid schema {{subject={subject},version=0,id=-1,schemaType={schema_type},references={refs},metadata={},ruleSet={},schema={text},schemaTags=null}}{with_refs}, details: {}",
         json_or_null(&input.metadata),
         json_or_null(&input.rule_set),
+        detail.message,
     )
 }

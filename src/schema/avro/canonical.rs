@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::json::{self, JId, JNode};
 use super::model::{Graph, Name, NodeId, Order, Type};
+use crate::schema::json_text::{self as json, JId, JNode};
 
 /// `Schema.toString()` of one node on its own (used inside parser messages).
 pub fn standalone(g: &Graph, id: NodeId) -> String {

@@ -7,13 +7,13 @@
 
 mod canonical;
 mod compat;
-mod json;
+
 mod model;
 mod parse;
 pub mod tags;
 
+pub use crate::schema::json_text::MAX_JSON_DEPTH;
 pub use compat::{Incompatibility, IncompatibilityKind};
-pub use json::MAX_JSON_DEPTH;
 pub use parse::MAX_SCHEMA_DEPTH;
 
 use super::ParseOptions;

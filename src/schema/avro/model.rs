@@ -2,7 +2,7 @@
 //! so recursive types are plain cycles, identity (what Avro-Java's checker memoises on) is
 //! the index, and dropping even a very deep schema never recurses.
 
-use super::json::{JId, JsonDoc};
+use crate::schema::json_text::{JId, JsonDoc};
 
 pub type NodeId = usize;
 

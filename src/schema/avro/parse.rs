@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::canonical;
-use super::json::{self, JId, JNode, JsonDoc};
 use super::model::{Field, Graph, Name, Node, NodeId, Order, Type};
+use crate::schema::json_text::{self as json, JId, JNode, JsonDoc};
 
 const SCHEMA_RESERVED: &[&str] =
     &["doc", "fields", "items", "name", "namespace", "size", "symbols", "values", "type", "aliases"];

@@ -114,6 +114,16 @@ impl JsonDoc {
     }
 
     /// Iterative writer (no recursion on deep values).
+    /// Sorts the members of every object by key, in Java `String` order (UTF-16 code
+    /// units), as Jackson's `ORDER_MAP_ENTRIES_BY_KEYS` does for a normalized JSON Schema.
+    pub fn sort_keys(&mut self) {
+        for node in &mut self.nodes {
+            if let JNode::Obj(members) = node {
+                members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+            }
+        }
+    }
+
     pub fn write(&self, id: JId, out: &mut String) {
         enum Step<'a> {
             Value(JId),

@@ -1,0 +1,200 @@
+//! The difference kinds of Confluent's JSON Schema diff, which of them keep a schema
+//! compatible, and the verbose message an incompatible one becomes.
+
+/// A difference found between an original (writer) and an updated (reader) schema.
+/// Names are Confluent's `Difference.Type` spellings, which its verbose messages show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+pub enum Kind {
+    TYPE_EXTENDED,
+    TYPE_NARROWED,
+    TYPE_CHANGED,
+    MAX_LENGTH_ADDED,
+    MAX_LENGTH_REMOVED,
+    MAX_LENGTH_INCREASED,
+    MAX_LENGTH_DECREASED,
+    MIN_LENGTH_ADDED,
+    MIN_LENGTH_REMOVED,
+    MIN_LENGTH_INCREASED,
+    MIN_LENGTH_DECREASED,
+    PATTERN_ADDED,
+    PATTERN_REMOVED,
+    PATTERN_CHANGED,
+    MAXIMUM_ADDED,
+    MAXIMUM_REMOVED,
+    MAXIMUM_INCREASED,
+    MAXIMUM_DECREASED,
+    MINIMUM_ADDED,
+    MINIMUM_REMOVED,
+    MINIMUM_INCREASED,
+    MINIMUM_DECREASED,
+    EXCLUSIVE_MAXIMUM_ADDED,
+    EXCLUSIVE_MAXIMUM_REMOVED,
+    EXCLUSIVE_MAXIMUM_INCREASED,
+    EXCLUSIVE_MAXIMUM_DECREASED,
+    EXCLUSIVE_MINIMUM_ADDED,
+    EXCLUSIVE_MINIMUM_REMOVED,
+    EXCLUSIVE_MINIMUM_INCREASED,
+    EXCLUSIVE_MINIMUM_DECREASED,
+    MULTIPLE_OF_ADDED,
+    MULTIPLE_OF_REMOVED,
+    MULTIPLE_OF_EXPANDED,
+    MULTIPLE_OF_REDUCED,
+    MULTIPLE_OF_CHANGED,
+    REQUIRED_ATTRIBUTE_ADDED,
+    REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED,
+    REQUIRED_ATTRIBUTE_REMOVED,
+    DEPENDENCY_ARRAY_ADDED,
+    DEPENDENCY_ARRAY_REMOVED,
+    DEPENDENCY_ARRAY_EXTENDED,
+    DEPENDENCY_ARRAY_NARROWED,
+    DEPENDENCY_ARRAY_CHANGED,
+    DEPENDENCY_SCHEMA_ADDED,
+    DEPENDENCY_SCHEMA_REMOVED,
+    MAX_PROPERTIES_ADDED,
+    MAX_PROPERTIES_REMOVED,
+    MAX_PROPERTIES_INCREASED,
+    MAX_PROPERTIES_DECREASED,
+    MIN_PROPERTIES_ADDED,
+    MIN_PROPERTIES_REMOVED,
+    MIN_PROPERTIES_INCREASED,
+    MIN_PROPERTIES_DECREASED,
+    ADDITIONAL_PROPERTIES_ADDED,
+    ADDITIONAL_PROPERTIES_REMOVED,
+    ADDITIONAL_PROPERTIES_EXTENDED,
+    ADDITIONAL_PROPERTIES_NARROWED,
+    PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL,
+    PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL,
+    REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL,
+    REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL,
+    OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL,
+    PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL,
+    PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+    PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+    PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+    PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+    PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+    PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+    MAX_ITEMS_ADDED,
+    MAX_ITEMS_REMOVED,
+    MAX_ITEMS_INCREASED,
+    MAX_ITEMS_DECREASED,
+    MIN_ITEMS_ADDED,
+    MIN_ITEMS_REMOVED,
+    MIN_ITEMS_INCREASED,
+    MIN_ITEMS_DECREASED,
+    UNIQUE_ITEMS_ADDED,
+    UNIQUE_ITEMS_REMOVED,
+    ADDITIONAL_ITEMS_ADDED,
+    ADDITIONAL_ITEMS_REMOVED,
+    ADDITIONAL_ITEMS_EXTENDED,
+    ADDITIONAL_ITEMS_NARROWED,
+    ITEM_ADDED_TO_OPEN_CONTENT_MODEL,
+    ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL,
+    ITEM_ADDED_TO_CLOSED_CONTENT_MODEL,
+    ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL,
+    ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+    ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+    ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+    ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+    ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+    ENUM_ARRAY_EXTENDED,
+    ENUM_ARRAY_NARROWED,
+    ENUM_ARRAY_CHANGED,
+    COMBINED_TYPE_EXTENDED,
+    COMBINED_TYPE_CHANGED,
+    PRODUCT_TYPE_EXTENDED,
+    PRODUCT_TYPE_NARROWED,
+    SUM_TYPE_EXTENDED,
+    SUM_TYPE_NARROWED,
+    COMBINED_TYPE_SUBSCHEMAS_CHANGED,
+    NOT_TYPE_EXTENDED,
+    NOT_TYPE_NARROWED,
+}
+
+impl Kind {
+    /// True when the update still accepts every document the original accepted.
+    pub fn compatible(self) -> bool {
+        use Kind::*;
+        matches!(
+            self,
+            TYPE_EXTENDED
+                | MAX_LENGTH_INCREASED
+                | MAX_LENGTH_REMOVED
+                | MIN_LENGTH_DECREASED
+                | MIN_LENGTH_REMOVED
+                | PATTERN_REMOVED
+                | MAXIMUM_INCREASED
+                | MAXIMUM_REMOVED
+                | MINIMUM_DECREASED
+                | MINIMUM_REMOVED
+                | EXCLUSIVE_MAXIMUM_INCREASED
+                | EXCLUSIVE_MAXIMUM_REMOVED
+                | EXCLUSIVE_MINIMUM_DECREASED
+                | EXCLUSIVE_MINIMUM_REMOVED
+                | MULTIPLE_OF_REDUCED
+                | MULTIPLE_OF_REMOVED
+                | REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED
+                | REQUIRED_ATTRIBUTE_REMOVED
+                | DEPENDENCY_ARRAY_NARROWED
+                | DEPENDENCY_ARRAY_REMOVED
+                | DEPENDENCY_SCHEMA_REMOVED
+                | MAX_PROPERTIES_INCREASED
+                | MAX_PROPERTIES_REMOVED
+                | MIN_PROPERTIES_DECREASED
+                | MIN_PROPERTIES_REMOVED
+                | ADDITIONAL_PROPERTIES_ADDED
+                | ADDITIONAL_PROPERTIES_EXTENDED
+                | PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL
+                | REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL
+                | OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL
+                | PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL
+                | PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL
+                | PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
+                | PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
+                | MAX_ITEMS_INCREASED
+                | MAX_ITEMS_REMOVED
+                | MIN_ITEMS_DECREASED
+                | MIN_ITEMS_REMOVED
+                | UNIQUE_ITEMS_REMOVED
+                | ADDITIONAL_ITEMS_ADDED
+                | ADDITIONAL_ITEMS_EXTENDED
+                | ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL
+                | ITEM_ADDED_TO_CLOSED_CONTENT_MODEL
+                | ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL
+                | ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
+                | ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
+                | ENUM_ARRAY_EXTENDED
+                | COMBINED_TYPE_EXTENDED
+                | PRODUCT_TYPE_NARROWED
+                | SUM_TYPE_EXTENDED
+                | NOT_TYPE_NARROWED
+        )
+    }
+}
+
+/// One difference at a JSON pointer path of the schema (`#/properties/a`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Difference {
+    pub kind: Kind,
+    pub path: String,
+}
+
+impl Difference {
+    /// Confluent's verbose message. `update`/`original` name the reader and writer roles
+    /// ("new"/"old"). The shape and the TYPE_CHANGED text are Confluent's, down to the
+    /// description closed by `'` rather than `"`; the other descriptions follow that shape.
+    pub fn message(&self, update: &str, original: &str) -> String {
+        let path = &self.path;
+        let description = match self.kind {
+            Kind::TYPE_CHANGED => {
+                format!("A type at path '{path}' is different between the {update} schema and the {original} schema")
+            }
+            kind => {
+                let words = format!("{kind:?}").to_ascii_lowercase().replace('_', " ");
+                format!("The {update} schema has a difference ({words}) at path '{path}' compared with the {original} schema")
+            }
+        };
+        format!("{{errorType:\"{:?}\", description:\"{description}'}}", self.kind)
+    }
+}

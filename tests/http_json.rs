@@ -1,0 +1,107 @@
+//! HTTP tests of JSON Schema subjects beyond the recorded corpus: the stored text after a
+//! restart, checks that read a stored schema with references, transitive levels over
+//! JSON versions, closed and open content models, and the raw `/schema` endpoints.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn json_schema(text: &str) -> Value {
+    json!({ "schema": text, "schemaType": "JSON" })
+}
+
+fn register(s: &Server, subject: &str, body: Value) -> (u16, Value) {
+    s.post(&format!("/subjects/{subject}/versions"), body)
+}
+
+fn check(s: &Server, subject: &str, body: Value) -> Value {
+    let (status, verdict) = s.post(&format!("/compatibility/subjects/{subject}/versions?verbose=true"), body);
+    assert_eq!(status, 200, "{verdict}");
+    verdict
+}
+
+#[test]
+fn types_endpoint_lists_json() {
+    let s = Server::start();
+    assert_eq!(s.get("/schemas/types"), (200, json!(["JSON", "AVRO"])));
+}
+
+#[test]
+fn stored_text_and_raw_schema_survive_a_restart() {
+    let mut s = Server::start();
+    let text = r#"{ "type": "object", "properties": { "n": { "type": "number", "maximum": 1e3 } } }"#;
+    let (status, body) = register(&s, "j", json_schema(text));
+    assert_eq!(status, 200, "{body}");
+    let id = body["id"].as_u64().expect("id");
+    s.restart();
+    let stored = r#"{"type":"object","properties":{"n":{"type":"number","maximum":1000.0}}}"#;
+    assert_eq!(s.get(&format!("/schemas/ids/{id}")), (200, json!({ "schemaType": "JSON", "schema": stored })));
+    let raw = s.raw("GET", "/subjects/j/versions/1/schema", None, None, &[]);
+    assert_eq!(raw.text, stored);
+    // The same text, differently spaced, is the same version.
+    let (_, again) = register(&s, "j", json_schema(stored));
+    assert_eq!(again, json!({ "id": id }));
+}
+
+#[test]
+fn closed_and_open_content_models_follow_confluent() {
+    let s = Server::start();
+    let closed = r#"{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}"#;
+    assert_eq!(register(&s, "closed", json_schema(closed)).0, 200);
+    // An optional property added to a closed model: old data never carries it.
+    let added =
+        r#"{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},"additionalProperties":false}"#;
+    assert_eq!(check(&s, "closed", json_schema(added)), json!({ "is_compatible": true, "messages": [] }));
+
+    let open = r#"{"type":"object","properties":{"a":{"type":"string"}}}"#;
+    assert_eq!(register(&s, "open", json_schema(open)).0, 200);
+    // The same addition to an open model: old data may carry "b" with any value.
+    let added_open = r#"{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}}}"#;
+    let verdict = check(&s, "open", json_schema(added_open));
+    assert_eq!(verdict["is_compatible"], json!(false));
+    let first = verdict["messages"][0].as_str().expect("message");
+    assert!(first.starts_with("{errorType:\"PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL\""), "{first}");
+    assert!(first.contains("'#/properties/b'"), "{first}");
+    // Removing a property from an open model is compatible.
+    let removed = r#"{"type":"object","properties":{}}"#;
+    assert_eq!(check(&s, "open", json_schema(removed))["is_compatible"], json!(true));
+}
+
+#[test]
+fn transitive_levels_read_every_json_version() {
+    let s = Server::start();
+    s.set_level("t", "BACKWARD_TRANSITIVE");
+    let v1 = r#"{"type":"object","properties":{"a":{"type":"integer"}},"additionalProperties":false}"#;
+    let v2 = r#"{"type":"object","properties":{"a":{"type":"number"}},"additionalProperties":false}"#;
+    let v3 = r#"{"type":"object","properties":{"a":{"type":"number","minimum":0}},"additionalProperties":false}"#;
+    assert_eq!(register(&s, "t", json_schema(v1)).0, 200);
+    assert_eq!(register(&s, "t", json_schema(v2)).0, 200, "integer -> number widens");
+    let (status, body) = register(&s, "t", json_schema(v3));
+    assert_eq!(status, 409, "{body}");
+    assert!(body["message"].as_str().unwrap_or("").contains("MINIMUM_ADDED"), "{body}");
+}
+
+#[test]
+fn references_are_resolved_for_stored_schemas_too() {
+    let mut s = Server::start();
+    let dep = r#"{"type":"object","properties":{"v":{"type":"integer"}}}"#;
+    assert_eq!(register(&s, "dep", json_schema(dep)).0, 200);
+    let holder = r#"{"type":"object","properties":{"d":{"$ref":"dep.json"}}}"#;
+    let with_ref = |version: u32| {
+        json!({ "schema": holder, "schemaType": "JSON",
+                "references": [{ "name": "dep.json", "subject": "dep", "version": version }] })
+    };
+    assert_eq!(register(&s, "holder", with_ref(1)).0, 200);
+    s.set_level("dep", "NONE");
+    let dep_v2 = r#"{"type":"object","properties":{"v":{"type":"string"}}}"#;
+    assert_eq!(register(&s, "dep", json_schema(dep_v2)).0, 200);
+    s.restart();
+    // The stored holder is re-read with its reference; pointing it at dep v2 changes a type.
+    let verdict = check(&s, "holder", with_ref(2));
+    assert_eq!(verdict["is_compatible"], json!(false), "{verdict}");
+    assert_eq!(
+        verdict["messages"][0],
+        json!("{errorType:\"TYPE_CHANGED\", description:\"A type at path '#/properties/d/properties/v' is different between the new schema and the old schema'}")
+    );
+}
