@@ -10,6 +10,8 @@ fn main() {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::Check(args)) => std::process::exit(schemata::check::run(&args)),
+        Some(Command::Health(args)) => std::process::exit(schemata::server::health(&args.listen)),
         None => ServeArgs::default(),
     };
     let result = actix_web::rt::System::new().block_on(schemata::server::serve(args));

@@ -34,3 +34,22 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     tracing::info!(listen = %args.listen, data_dir = %args.data_dir.display(), "schemata serving");
     server.run().await.map_err(|e| e.to_string())
 }
+
+/// `schemata health`: 0 when `GET /health/ready` on `listen` answers 200, else 1. A
+/// wildcard listen address is asked on loopback.
+pub fn health(listen: &str) -> i32 {
+    let addr = listen.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]");
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(5))).build().into();
+    match agent.get(&format!("http://{addr}/health/ready")).call() {
+        Ok(r) if r.status().as_u16() == 200 => 0,
+        Ok(r) => {
+            eprintln!("not ready: HTTP {}", r.status());
+            1
+        }
+        Err(e) => {
+            eprintln!("not ready: {e}");
+            1
+        }
+    }
+}
