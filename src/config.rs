@@ -115,6 +115,22 @@ pub struct ServeArgs {
     /// Number of HTTP worker threads (default: one per core).
     #[arg(long, env = "SCHEMATA_WORKERS")]
     pub workers: Option<usize>,
+
+    /// Seconds a client has to send a request's headers before it gets 408 and is closed.
+    #[arg(long, env = "SCHEMATA_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
+    pub request_timeout_secs: u64,
+
+    /// Seconds an idle keep-alive connection is kept open (0 disables keep-alive).
+    #[arg(long, env = "SCHEMATA_KEEP_ALIVE_SECS", default_value_t = 30)]
+    pub keep_alive_secs: u64,
+
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT before workers stop.
+    #[arg(long, env = "SCHEMATA_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+
+    /// Log line format: `text` (human) or `json` (one JSON object per line).
+    #[arg(long, env = "SCHEMATA_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
 }
 
 impl Default for ServeArgs {

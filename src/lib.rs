@@ -5,6 +5,7 @@
 pub mod api;
 pub mod check;
 pub mod config;
+pub mod metrics;
 pub mod registry;
 pub mod schema;
 pub mod server;
