@@ -353,8 +353,15 @@ fn online(args: &CheckArgs, url: &str) -> Result<bool, String> {
         if !args.references.is_empty() {
             body["references"] = Value::Array(args.references.iter().map(reference_json).collect::<Result<_, _>>()?);
         }
-        let path = format!("/compatibility/subjects/{}/versions?verbose=true", enc(subject));
-        let verdict = client.ok("POST", &path, Some(&body))?;
+        // Without verbose, a schema the registry cannot parse is a 422 (an error, exit 2);
+        // with it, it would come back as an "incompatible" verdict. Reasons are asked after.
+        let path = format!("/compatibility/subjects/{}/versions", enc(subject));
+        let plain = client.ok("POST", &path, Some(&body))?;
+        if plain.get("is_compatible").and_then(Value::as_bool) == Some(true) {
+            report(&label, &[]);
+            return Ok(true);
+        }
+        let verdict = client.ok("POST", &format!("{path}?verbose=true"), Some(&body))?;
         let messages: Vec<String> = verdict
             .get("messages")
             .and_then(Value::as_array)

@@ -215,3 +215,51 @@ fn help_states_unknown_subject_handling_and_exit_codes() {
     assert!(out.contains("Unknown subject:"), "{out}");
     assert!(out.contains("Exit codes: 0 compatible, 1 incompatible, 2 error"), "{out}");
 }
+
+/// The repository's `schemas/` examples: the Avro pair checks (the reference resolves from
+/// the sibling file), the Protobuf and JSON examples are refused as not supported yet.
+#[test]
+fn repository_examples() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = check(repo, &["--against", "schemas/avro", "schemas/avro", "--level", "FULL_TRANSITIVE"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("schemas/avro/user.avsc: compatible"), "{out}");
+    for dir in ["schemas/protobuf", "schemas/json"] {
+        let (code, _, err) = check(repo, &["--against", dir, dir]);
+        assert_eq!(code, 2, "{dir}");
+        assert!(err.contains("not supported yet"), "{err}");
+    }
+}
+
+/// Online with a reference: the registry resolves `--reference` as a registration would.
+#[test]
+fn online_with_a_reference() {
+    let server = Server::start();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let address = std::fs::read_to_string(repo.join("schemas/avro/address.avsc")).unwrap();
+    let user = std::fs::read_to_string(repo.join("schemas/avro/user.avsc")).unwrap();
+    server.register("address-value", &address);
+    let reference = serde_json::json!([{ "name": "com.example.Address", "subject": "address-value", "version": 1 }]);
+    let (status, body) = server
+        .post("/subjects/users-value/versions", serde_json::json!({ "schema": user, "references": reference }));
+    assert_eq!(status, 200, "{body}");
+
+    let url = server.url("");
+    let args = |extra: &[&'static str]| {
+        let mut a = vec!["--registry", url.as_str(), "--subject", "users-value", "schemas/avro/user.avsc"];
+        a.extend_from_slice(extra);
+        a
+    };
+    let (code, out, err) = check(repo, &args(&["--reference", "com.example.Address=address-value:1"]));
+    assert_eq!(code, 0, "{out}{err}");
+    // Without the reference the registry cannot parse the schema: an error, not a verdict.
+    let (code, out, err) = check(repo, &args(&[]));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("HTTP 422") && err.contains("\"com.example.Address\" is not a defined name"), "{err}");
+    // --level judges locally, reading the stored version's reference from the registry.
+    let (code, out, err) = check(repo, &args(&["--level", "FULL_TRANSITIVE"]));
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = check(repo, &args(&["--reference", "nonsense"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("expected NAME=SUBJECT:VERSION"), "{err}");
+}
