@@ -156,7 +156,13 @@ fn offline(args: &CheckArgs, old: &str) -> Result<bool, String> {
     let level = args.level.unwrap_or(Level::Backward);
     let (new_side, targets) = load_disk(new_path)?;
     let old_side = match old.strip_prefix("git:") {
-        Some(reference) => load_git(reference, new_path)?,
+        Some(reference) => load_git(reference, &relative_to_cwd(new_path)?)?,
+        None if Path::new(old).is_dir() != new_path.is_dir() => {
+            return Err(format!(
+                "{old} and {}: compare a file with a file or a directory with a directory",
+                new_path.display()
+            ))
+        }
         None => load_disk(Path::new(old))?.0,
     };
     if new_path.is_file() && !Path::new(old).is_dir() && old.strip_prefix("git:").is_none() {
@@ -232,6 +238,21 @@ fn load_disk(path: &Path) -> Result<(Side, Vec<PathBuf>), String> {
         }
     }
     Ok((side, vec![name]))
+}
+
+/// `path` relative to the current directory, as git pathspecs at a ref need it.
+fn relative_to_cwd(path: &Path) -> Result<PathBuf, String> {
+    if path.is_relative() {
+        return Ok(path.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let cwd = cwd.canonicalize().unwrap_or(cwd);
+    let path = path.canonicalize().map_err(|e| format!("{}: {e}", path.display()))?;
+    match path.strip_prefix(&cwd) {
+        Ok(rel) if rel.as_os_str().is_empty() => Ok(PathBuf::from(".")),
+        Ok(rel) => Ok(rel.to_path_buf()),
+        Err(_) => Err(format!("{} is outside the current directory; git:REF compares paths inside it", path.display())),
+    }
 }
 
 /// The same paths as `new_path` at git ref `reference`, read with `git ls-tree`/`git show`

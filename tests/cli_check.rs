@@ -89,6 +89,9 @@ fn offline_errors_exit_2() {
     assert!(err.contains("cannot read"), "{err}");
     let (code, _, _) = check(d.path(), &["old.avsc"]);
     assert_eq!(code, 2);
+    let (code, _, err) = check(d.path(), &["--against", ".", "old.avsc"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("compare a file with a file or a directory with a directory"), "{err}");
 }
 
 #[test]
@@ -141,6 +144,11 @@ fn against_a_git_ref() {
     // From a subdirectory, paths stay relative to where the command runs.
     let (code, _, err) = check(&d.path().join("schemas"), &["--against", "git:base", "user.avsc"]);
     assert_eq!(code, 1, "{err}");
+
+    // An absolute path inside the repository means the same files.
+    let absolute = d.path().join("schemas").display().to_string();
+    let (code, out, _) = check(d.path(), &["--against", "git:base", &absolute]);
+    assert_eq!(code, 1, "{out}");
 
     let (code, _, err) = check(d.path(), &["--against", "git:no-such-ref", "schemas"]);
     assert_eq!(code, 2);
@@ -240,8 +248,8 @@ fn online_with_a_reference() {
     let user = std::fs::read_to_string(repo.join("schemas/avro/user.avsc")).unwrap();
     server.register("address-value", &address);
     let reference = serde_json::json!([{ "name": "com.example.Address", "subject": "address-value", "version": 1 }]);
-    let (status, body) = server
-        .post("/subjects/users-value/versions", serde_json::json!({ "schema": user, "references": reference }));
+    let (status, body) =
+        server.post("/subjects/users-value/versions", serde_json::json!({ "schema": user, "references": reference }));
     assert_eq!(status, 200, "{body}");
 
     let url = server.url("");
