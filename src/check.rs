@@ -347,7 +347,7 @@ fn online(args: &CheckArgs, url: &str) -> Result<bool, String> {
     if path.is_dir() {
         return Err(format!("{} is a directory; online checks take one file", path.display()));
     }
-    let ty = schema_type(args, path)?;
+    schema_type(args, path)?;
     let (side, targets) = load_disk(path)?;
     let new = parse_in(&side, &targets[0], true)?;
     let client = Client::new(url, Duration::from_secs(args.timeout_secs));
@@ -367,10 +367,8 @@ fn online(args: &CheckArgs, url: &str) -> Result<bool, String> {
     }
 
     let Some(level) = args.level else {
+        // Only Avro gets here (schema_type refuses the rest), and AVRO is the default type.
         let mut body = json!({ "schema": side[&targets[0]] });
-        if ty != SchemaType::Avro {
-            body["schemaType"] = json!(ty.as_str());
-        }
         if !args.references.is_empty() {
             body["references"] = Value::Array(args.references.iter().map(reference_json).collect::<Result<_, _>>()?);
         }

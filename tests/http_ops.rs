@@ -5,6 +5,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use common::{schema, Server, USER_INT, USER_V1, USER_V2};
@@ -139,4 +140,41 @@ fn slow_request_headers_time_out() {
     let waited = started.elapsed();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(5), "{waited:?}");
+}
+
+/// A request in flight when SIGTERM arrives is answered (and its write kept) before the
+/// process exits 0; new connections are refused meanwhile.
+#[test]
+fn sigterm_drains_a_request_in_flight() {
+    let mut server = Server::start();
+    let body = schema(USER_V1).to_string();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut conn = TcpStream::connect(("127.0.0.1", server.port())).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        conn,
+        "POST /subjects/drained/versions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{head}",
+        body.len()
+    )
+    .unwrap();
+    conn.flush().unwrap();
+    sleep(Duration::from_millis(200));
+
+    let port = server.port();
+    let stopping = std::thread::spawn(move || server.terminate().code().map(|c| (c, server)));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(Instant::now() < deadline, "still accepting 5s after SIGTERM");
+        sleep(Duration::from_millis(25));
+    }
+    conn.write_all(tail.as_bytes()).unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with(r#"{"id":1}"#), "{answer}");
+
+    let (code, mut server) = stopping.join().unwrap().expect("exit code");
+    assert_eq!(code, 0);
+    server.start_again();
+    assert_eq!(server.get("/subjects/drained/versions").1, json!([1]));
 }
