@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from conftest import REPO_ROOT, free_port, server_binary, stop, wait_until_up
 
@@ -38,9 +39,24 @@ def fresh_server(tmp_path: Path):
         process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         wait_until_up(process, url, log)
+        seed_data(url)
         yield url
     finally:
         stop(process)
+
+
+def seed_data(url: str) -> None:
+    """Registers what the spec's examples name (subject `users-value`, schema id 1, a
+    reference), so generated requests reach stored data and not only 404s."""
+    address = '{"type":"record","name":"Address","namespace":"ex","fields":[{"name":"city","type":"string"}]}'
+    user = '{"type":"record","name":"User","namespace":"ex","fields":[{"name":"home","type":"ex.Address"}]}'
+    bodies = [
+        ("address-value", {"schema": address}),
+        ("users-value", {"schema": user, "references": [{"name": "ex.Address", "subject": "address-value", "version": 1}]}),
+    ]
+    for subject, body in bodies:
+        reply = requests.post(f"{url}/subjects/{subject}/versions", json=body, timeout=10)
+        assert reply.status_code == 200, reply.text
 
 
 def test_schemathesis_finds_nothing(fresh_server: str, tmp_path: Path) -> None:
