@@ -18,6 +18,79 @@ pub struct Cli {
 pub enum Command {
     /// Serve the registry's REST API (the default command).
     Serve(ServeArgs),
+    /// Check that a schema change is compatible, against a registry or old files (for CI).
+    Check(CheckArgs),
+    /// Ask a running server whether it is ready (exit 0) or not (exit 1); for container
+    /// health checks, where images have no curl.
+    Health(HealthArgs),
+}
+
+/// `schemata check`. Exit codes: 0 compatible, 1 incompatible, 2 error.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Exit codes: 0 compatible, 1 incompatible, 2 error (registry unreachable, invalid schema,
+unsupported type, bad arguments).
+
+Unknown subject: a subject with no live versions (never registered, or all deleted) has
+nothing to be incompatible with, so the check passes (exit 0) and says so, as a registration
+would succeed. With --require-subject it is an error (exit 2) instead, to catch a misspelt
+subject.
+
+References: offline, named types are resolved from the other .avsc files of the same
+directory (or directory tree). Online, the file is sent as is; name what it references with
+--reference NAME=SUBJECT:VERSION, as a registration would.
+
+AVRO (.avsc) and JSON Schema (.json) can be checked; .proto files fail with exit 2.
+
+Examples:
+  schemata check --registry http://localhost:8081 --subject users-value schemas/avro/user.avsc
+  schemata check --against old/user.avsc new/user.avsc --level FULL
+  schemata check --against git:origin/main schemas/avro")]
+pub struct CheckArgs {
+    /// The new schema: a file, or (offline) a directory of schema files.
+    pub file: Option<PathBuf>,
+
+    /// Ask this registry (base URL) about --subject.
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+
+    /// The subject to check against (with --registry).
+    #[arg(long)]
+    pub subject: Option<String>,
+
+    /// Offline: the old file or directory (paired with FILE by relative path), or git:REF
+    /// for the same paths at a git ref of the current repository.
+    #[arg(long, value_name = "OLD")]
+    pub against: Option<String>,
+
+    /// Compatibility level to judge at. Online, the default is the subject's configured
+    /// level (asked of the registry); offline, BACKWARD.
+    #[arg(long, value_parser = parse_level)]
+    pub level: Option<Level>,
+
+    /// Schema type (AVRO, PROTOBUF, JSON) when the extension does not tell.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub schema_type: Option<String>,
+
+    /// Online: a reference the schema uses, NAME=SUBJECT:VERSION (repeatable).
+    #[arg(long = "reference", value_name = "NAME=SUBJECT:VERSION")]
+    pub references: Vec<String>,
+
+    /// Online: fail (exit 2) when the subject has no versions instead of passing.
+    #[arg(long)]
+    pub require_subject: bool,
+
+    /// Online: seconds to wait for the registry per request.
+    #[arg(long, default_value_t = 10)]
+    pub timeout_secs: u64,
+}
+
+/// `schemata health`.
+#[derive(Debug, Clone, Args)]
+pub struct HealthArgs {
+    /// The server to ask; defaults to the address it listens on.
+    #[arg(long, env = "SCHEMATA_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -42,6 +115,22 @@ pub struct ServeArgs {
     /// Number of HTTP worker threads (default: one per core).
     #[arg(long, env = "SCHEMATA_WORKERS")]
     pub workers: Option<usize>,
+
+    /// Seconds a client has to send a request's headers before it gets 408 and is closed.
+    #[arg(long, env = "SCHEMATA_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
+    pub request_timeout_secs: u64,
+
+    /// Seconds an idle keep-alive connection is kept open (0 disables keep-alive).
+    #[arg(long, env = "SCHEMATA_KEEP_ALIVE_SECS", default_value_t = 30)]
+    pub keep_alive_secs: u64,
+
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT before workers stop.
+    #[arg(long, env = "SCHEMATA_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+
+    /// Log line format: `text` (human) or `json` (one JSON object per line).
+    #[arg(long, env = "SCHEMATA_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
 }
 
 impl Default for ServeArgs {

@@ -3,7 +3,9 @@
 //! Data flows one way: `api` (HTTP) → `registry` (the rules) → `schema` (formats) and
 //! `store` (sled + the in-memory index).
 pub mod api;
+pub mod check;
 pub mod config;
+pub mod metrics;
 pub mod registry;
 pub mod schema;
 pub mod server;

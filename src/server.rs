@@ -1,7 +1,9 @@
 //! Starting the HTTP server: open the store, build the registry, bind, serve until a signal.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use actix_web::dev::Service;
 use actix_web::http::StatusCode;
 use actix_web::middleware::{ErrorHandlers, NormalizePath};
 use actix_web::{web, App, HttpServer};
@@ -16,21 +18,78 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let store = Store::open(&args.data_dir).map_err(|e| e.to_string())?;
     let settings = Settings { default_level: args.compatibility, max_schema_bytes: args.max_body_bytes };
     let registry = Arc::new(Registry::new(store, settings));
-    let data = web::Data::new(registry);
+    let data = web::Data::new(registry.clone());
     let max_body = args.max_body_bytes;
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(max_body))
+            .wrap(ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, api::too_large))
+            // Outermost but for path normalization: sees every answer, errors included.
+            .wrap_fn(|req, srv| {
+                let started = Instant::now();
+                let method = req.method().to_string();
+                let call = srv.call(req);
+                async move {
+                    let res = call.await?;
+                    record(&method, &res, started.elapsed());
+                    Ok(res)
+                }
+            })
             // Jersey ignores a trailing slash and empty segments; so do we.
             .wrap(NormalizePath::trim())
-            .wrap(ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, api::too_large))
             .configure(api::routes)
-    });
+    })
+    .client_request_timeout(Duration::from_secs(args.request_timeout_secs))
+    .keep_alive(match args.keep_alive_secs {
+        0 => actix_web::http::KeepAlive::Disabled,
+        s => actix_web::http::KeepAlive::Timeout(Duration::from_secs(s)),
+    })
+    .shutdown_timeout(args.shutdown_timeout_secs);
     if let Some(w) = args.workers {
         server = server.workers(w);
     }
     let server = server.bind(&args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     tracing::info!(listen = %args.listen, data_dir = %args.data_dir.display(), "schemata serving");
-    server.run().await.map_err(|e| e.to_string())
+    // actix stops accepting on SIGTERM/SIGINT and drains in-flight requests; then the
+    // store is flushed before the process exits 0.
+    let served = server.run().await.map_err(|e| e.to_string());
+    registry.store().flush().map_err(|e| format!("flushing the store on shutdown: {e}"))?;
+    tracing::info!("schemata stopped");
+    served
+}
+
+/// The per-request log line and metrics. The route is the matched pattern (bounded label
+/// values); a request no route matched is `unmatched`.
+fn record<B>(method: &str, res: &actix_web::dev::ServiceResponse<B>, elapsed: Duration) {
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_string());
+    let status = res.status().as_u16();
+    crate::metrics::METRICS.request(method, &route, status, elapsed.as_secs_f64());
+    tracing::info!(
+        method,
+        route = %route,
+        path = res.request().path(),
+        status,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+}
+
+/// `schemata health`: 0 when `GET /health/ready` on `listen` answers 200, else 1. A
+/// wildcard listen address is asked on loopback.
+pub fn health(listen: &str) -> i32 {
+    let addr = listen.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]");
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(5))).build().into();
+    match agent.get(&format!("http://{addr}/health/ready")).call() {
+        Ok(r) if r.status().as_u16() == 200 => 0,
+        Ok(r) => {
+            eprintln!("not ready: HTTP {}", r.status());
+            1
+        }
+        Err(e) => {
+            eprintln!("not ready: {e}");
+            1
+        }
+    }
 }

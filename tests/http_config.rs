@@ -312,3 +312,24 @@ fn hard_deleting_a_subject_drops_its_config_and_mode_but_soft_delete_keeps_them(
     );
     assert_eq!(s.get("/mode/k"), (404, err(40409, "Subject 'k' does not have subject-level mode configured")));
 }
+
+/// Shapes Jackson's typed model refuses are refused (400), so a config is never served back
+/// in a shape clients cannot read; a null rule list becomes an empty one, as in RuleSet.
+/// Found by schemathesis (tests/python/test_openapi.py).
+#[test]
+fn rule_sets_and_metadata_keep_their_types() {
+    let server = Server::start();
+    for bad in [
+        json!({ "overrideRuleSet": { "encodingRules": [[null, null]] } }),
+        json!({ "overrideRuleSet": { "domainRules": 5 } }),
+        json!({ "defaultMetadata": { "properties": [null] } }),
+        json!({ "defaultMetadata": { "tags": "x" } }),
+    ] {
+        let (status, body) = server.put("/config", bad.clone());
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, body) = server.put("/config", json!({ "overrideRuleSet": { "encodingRules": null } }));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["overrideRuleSet"]["encodingRules"], json!([]), "{body}");
+    assert_eq!(server.get("/config").1["overrideRuleSet"]["encodingRules"], json!([]));
+}

@@ -150,11 +150,17 @@ fn metadata_at(m: &Map<String, Value>, key: &str) -> Result<Option<Value>> {
     let Some(mut md) = json_object(m, key, "Metadata")? else {
         return Ok(None);
     };
-    if let Some(Value::Object(props)) = md.get_mut("properties") {
-        props.values_mut().try_for_each(coerce_string)?;
-    }
-    if let Some(Value::Object(tags)) = md.get_mut("tags") {
-        tags.values_mut().try_for_each(string_set)?;
+    // `properties` and `tags` are Java Maps: anything but an object (or null) is Jackson's 400.
+    for (field, each) in [("properties", coerce_string as fn(&mut Value) -> Result<()>), ("tags", string_set)] {
+        match md.get_mut(field) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => map.values_mut().try_for_each(each)?,
+            Some(_) => {
+                return Err(RegistryError::BadRequest(format!(
+                    "Cannot deserialize value of type `java.util.Map` from non-object value ({field})"
+                )))
+            }
+        }
     }
     if let Some(sensitive) = md.get_mut("sensitive") {
         string_set(sensitive)?;
@@ -175,7 +181,16 @@ fn metadata(m: &Map<String, Value>) -> Result<Option<Value>> {
 
 /// Rule kinds and modes are Java enums: other values are Jackson's 400.
 fn rule_set_at(m: &Map<String, Value>, key: &str) -> Result<Option<Value>> {
-    let rule_set = json_object(m, key, "RuleSet")?;
+    let mut rule_set = json_object(m, key, "RuleSet")?;
+    // Confluent's RuleSet turns a null list into an empty one; stored as null it would be
+    // served back where clients expect a list.
+    if let Some(Value::Object(rs)) = rule_set.as_mut() {
+        for kind in ["migrationRules", "domainRules", "encodingRules"] {
+            if let Some(v @ Value::Null) = rs.get_mut(kind) {
+                *v = Value::Array(vec![]);
+            }
+        }
+    }
     let enum_check = |rule: &Value, field: &str, allowed: &[&str]| match rule.get(field) {
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(s)) if allowed.contains(&s.as_str()) => Ok(()),
@@ -184,11 +199,23 @@ fn rule_set_at(m: &Map<String, Value>, key: &str) -> Result<Option<Value>> {
         ))),
     };
     for kind in ["migrationRules", "domainRules", "encodingRules"] {
-        if let Some(Value::Array(rules)) = rule_set.as_ref().and_then(|rs| rs.get(kind)) {
-            for rule in rules {
-                enum_check(rule, "kind", &["CONDITION", "TRANSFORM"])?;
-                enum_check(rule, "mode", &["UPGRADE", "DOWNGRADE", "UPDOWN", "WRITE", "READ", "WRITEREAD"])?;
+        let rules = match rule_set.as_ref().and_then(|rs| rs.get(kind)) {
+            None | Some(Value::Null) => continue,
+            Some(Value::Array(rules)) => rules,
+            Some(other) => {
+                return Err(RegistryError::BadRequest(format!(
+                    "Cannot deserialize value of type `java.util.List<Rule>` from {other}"
+                )))
             }
+        };
+        for rule in rules {
+            // A rule is an object (Jackson's `Rule`); anything else would be stored and
+            // served back in a shape no client can read.
+            if !rule.is_object() {
+                return Err(RegistryError::BadRequest(format!("Cannot deserialize value of type `Rule` from {rule}")));
+            }
+            enum_check(rule, "kind", &["CONDITION", "TRANSFORM"])?;
+            enum_check(rule, "mode", &["UPGRADE", "DOWNGRADE", "UPDOWN", "WRITE", "READ", "WRITEREAD"])?;
         }
     }
     Ok(rule_set)

@@ -19,6 +19,7 @@ async fn check(req: HttpRequest, reg: Reg, payload: web::Bytes, with_version: bo
     let p = Params::from(&req);
     let verbose = p.flag("verbose");
     let verdict = reg.test_compatibility(&data_subject(&req, &reg)?, version, &input, p.flag("normalize"), verbose)?;
+    crate::metrics::METRICS.compatibility_check(verdict.is_compatible);
     if verbose {
         reply(&req, &json!({ "is_compatible": verdict.is_compatible, "messages": verdict.messages }))
     } else {

@@ -6,6 +6,7 @@ mod body;
 mod compatibility;
 mod config;
 mod contexts;
+mod ops;
 mod render;
 mod root;
 mod schemas;
@@ -138,6 +139,7 @@ pub fn resource(path: &str) -> actix_web::Resource {
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     root::routes(cfg);
+    ops::routes(cfg);
     contexts::routes(cfg, data_routes);
     data_routes(cfg);
     cfg.default_service(web::to(not_found));

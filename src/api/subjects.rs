@@ -54,6 +54,7 @@ async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult 
     let s = data_subject(&req, &reg)?;
     let registry = reg.get_ref().clone();
     let out = blocking(move || registry.register(&s, &input, normalize)).await?;
+    crate::metrics::METRICS.registrations.inc();
     match out.full {
         Some(sv) => reply(&req, &render::registered(&sv)),
         None => reply(&req, &json!({ "id": out.id })),

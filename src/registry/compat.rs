@@ -67,9 +67,44 @@ fn old_schema_message(text: &str) -> String {
     }
 }
 
+/// The versions a check at `level` reads from `newest_first`: all of them for a transitive
+/// level, else the latest only. Shared with `schemata check`, which fetches versions itself.
+pub fn read_at_level<T>(newest_first: impl IntoIterator<Item = T>, level: Level) -> Vec<T> {
+    let all = newest_first.into_iter();
+    if level.transitive() {
+        all.collect()
+    } else {
+        all.take(1).collect()
+    }
+}
+
+/// Confluent's verdict for `new` against `previous` (version, parsed schema, its text; newest
+/// first, as `read_at_level` picked them): stops at the first version that fails and ends
+/// the messages with the level. Empty = compatible. The registry and `schemata check` both
+/// judge with this, so offline and online answers agree. `previous` may fail lazily (a
+/// stored schema that cannot be parsed); the first error is returned.
+pub fn judge<'a, E>(
+    new: &ParsedSchema,
+    level: Level,
+    previous: impl IntoIterator<Item = std::result::Result<(u32, Arc<ParsedSchema>, &'a str), E>>,
+) -> std::result::Result<Vec<String>, E> {
+    if level == Level::None {
+        return Ok(vec![]);
+    }
+    for old in previous {
+        let (version, old, text) = old?;
+        let mut messages = compare(new, &old, version, text, level);
+        if !messages.is_empty() {
+            messages.push(format!("{{validateFields: 'false', compatibility: '{}'}}", level.as_str()));
+            return Ok(messages);
+        }
+    }
+    Ok(vec![])
+}
+
 impl Registry {
-    /// Checks `new` against `previous` (newest first) at `level`, stopping at the first
-    /// version that fails, as Confluent does. Empty result = compatible.
+    /// Checks `new` against `previous` (newest first) at `level`, parsing each stored
+    /// version only when the check reaches it.
     fn check_versions(
         &self,
         idx: &Index,
@@ -77,18 +112,8 @@ impl Registry {
         previous: &[(u32, Arc<StoredSchema>)],
         level: Level,
     ) -> Result<Vec<String>> {
-        if level == Level::None {
-            return Ok(vec![]);
-        }
-        for (version, stored) in previous {
-            let old = self.parsed(idx, stored)?;
-            let mut messages = compare(new, &old, *version, &stored.record.schema, level);
-            if !messages.is_empty() {
-                messages.push(format!("{{validateFields: 'false', compatibility: '{}'}}", level.as_str()));
-                return Ok(messages);
-            }
-        }
-        Ok(vec![])
+        let old = previous.iter().map(|(v, s)| Ok((*v, self.parsed(idx, s)?, s.record.schema.as_str())));
+        judge(new, level, old)
     }
 
     /// The live versions a check at `level` reads: the latest, or all of them newest first.
@@ -113,11 +138,7 @@ impl Registry {
             .filter(|(_, s)| !s.deleted)
             .map(|(v, s)| (*v, idx.schemas[&s.id].clone()))
             .filter(|(_, s)| group.is_none() || group_of(s.record.metadata.as_ref()) == new_group);
-        if level.transitive() {
-            live.collect()
-        } else {
-            live.take(1).collect()
-        }
+        read_at_level(live, level)
     }
 
     /// The check a registration runs, at the subject's effective level.

@@ -135,6 +135,17 @@ impl Store {
         Ok(index)
     }
 
+    /// True when the database answers a read; the readiness probe.
+    pub fn healthy(&self) -> bool {
+        self.meta.get(FORMAT).is_ok()
+    }
+
+    /// Flushes sled on shutdown. Writes are flushed as they commit; this is belt and braces
+    /// for sled's own background state before the process exits.
+    pub fn flush(&self) -> std::result::Result<(), String> {
+        self.db.flush().map(|_| ()).map_err(|e| e.to_string())
+    }
+
     /// A consistent view of the current state, for reads.
     pub fn read(&self) -> RwLockReadGuard<'_, Index> {
         self.index.read()

@@ -66,6 +66,9 @@ pub struct Server {
     logs: TempDir,
     starts: u32,
     client: Client,
+    /// Extra `serve` arguments and environment (ops tests: limits, log format).
+    extra_args: Vec<String>,
+    extra_env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -74,6 +77,18 @@ impl Server {
         let data = TempDir::new().expect("temp dir");
         let dir = data.path().join("data");
         let mut server = Server::new(dir, Some(data));
+        server.spawn();
+        server
+    }
+
+    /// Starts a server on a fresh temporary data directory with extra `serve` arguments and
+    /// environment variables.
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let data = TempDir::new().expect("temp dir");
+        let dir = data.path().join("data");
+        let mut server = Server::new(dir, Some(data));
+        server.extra_args = args.iter().map(|a| a.to_string()).collect();
+        server.extra_env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         server.spawn();
         server
     }
@@ -95,6 +110,8 @@ impl Server {
             logs: TempDir::new().expect("temp dir"),
             starts: 0,
             client,
+            extra_args: Vec::new(),
+            extra_env: Vec::new(),
         }
     }
 
@@ -110,7 +127,9 @@ impl Server {
             .arg(format!("127.0.0.1:{}", self.port))
             .arg("--data-dir")
             .arg(&self.data_dir)
+            .args(&self.extra_args)
             .env("RUST_LOG", "warn")
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(stderr))
@@ -152,6 +171,30 @@ impl Server {
     /// Stops the server (SIGKILL: every answered write must already be on disk).
     pub fn stop(&mut self) {
         self.kill();
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit, as an orchestrator stops it.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("server running");
+        let sent = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("schemata did not exit within {START_TIMEOUT:?} of SIGTERM");
+            }
+            sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// What the current (or last) run wrote to stderr: its log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.logs.path().join(format!("stderr-{}.log", self.starts))).unwrap_or_default()
     }
 
     /// Starts the server again on the same data directory (after `stop`).

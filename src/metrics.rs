@@ -1,0 +1,114 @@
+//! Prometheus metrics for `GET /metrics`. Counters and histograms are process-wide statics
+//! (handlers and the request middleware record into them without plumbing); the gauges
+//! about stored data are read from the index and sled when scraped, so they are never stale.
+
+use std::sync::LazyLock;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry as PromRegistry,
+    TextEncoder,
+};
+
+use crate::registry::Registry;
+
+pub struct Metrics {
+    registry: PromRegistry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pub registrations: IntCounter,
+    compatibility_checks: IntCounterVec,
+    subjects: IntGauge,
+    schemas: IntGauge,
+    versions: IntGauge,
+    disk_bytes: IntGauge,
+}
+
+/// The process's metrics.
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+impl Metrics {
+    fn new() -> Metrics {
+        let registry = PromRegistry::new();
+        // Metric definitions are constants: a failure here is a programming error.
+        let requests = IntCounterVec::new(
+            Opts::new("schemata_http_requests_total", "HTTP requests by method, route pattern and status"),
+            &["method", "route", "status"],
+        )
+        .expect("metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new("schemata_http_request_duration_seconds", "HTTP request latency by route pattern")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            &["method", "route", "status"],
+        )
+        .expect("metric");
+        let registrations =
+            IntCounter::new("schemata_registrations_total", "Successful schema registrations").expect("metric");
+        let compatibility_checks = IntCounterVec::new(
+            Opts::new("schemata_compatibility_checks_total", "Compatibility endpoint checks by result"),
+            &["result"],
+        )
+        .expect("metric");
+        let gauge = |name: &str, help: &str| IntGauge::new(name, help).expect("metric");
+        let m = Metrics {
+            requests,
+            latency,
+            registrations,
+            compatibility_checks,
+            subjects: gauge("schemata_subjects", "Subjects with at least one live version"),
+            schemas: gauge("schemata_schemas", "Distinct schemas (ids) stored"),
+            versions: gauge("schemata_versions", "Live subject versions"),
+            disk_bytes: gauge("schemata_store_size_bytes", "Size of the sled database on disk"),
+            registry,
+        };
+        let collectors: [Box<dyn prometheus::core::Collector>; 8] = [
+            Box::new(m.requests.clone()),
+            Box::new(m.latency.clone()),
+            Box::new(m.registrations.clone()),
+            Box::new(m.compatibility_checks.clone()),
+            Box::new(m.subjects.clone()),
+            Box::new(m.schemas.clone()),
+            Box::new(m.versions.clone()),
+            Box::new(m.disk_bytes.clone()),
+        ];
+        for c in collectors {
+            m.registry.register(c).expect("metric names are unique");
+        }
+        // Both series exist from the start, so a rate() over them never sees a gap.
+        for result in ["compatible", "incompatible"] {
+            m.compatibility_checks.with_label_values(&[result]);
+        }
+        m
+    }
+
+    /// Records one answered request. `route` is the matched pattern, never the raw path, so
+    /// the label set stays bounded whatever clients send.
+    pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let status = status.to_string();
+        let labels = [method, route, status.as_str()];
+        self.requests.with_label_values(&labels).inc();
+        self.latency.with_label_values(&labels).observe(seconds);
+    }
+
+    /// Records the verdict of a compatibility endpoint call.
+    pub fn compatibility_check(&self, compatible: bool) {
+        self.compatibility_checks.with_label_values(&[if compatible { "compatible" } else { "incompatible" }]).inc();
+    }
+
+    /// The text exposition, with the data gauges refreshed from `registry`.
+    pub fn render(&self, registry: &Registry) -> String {
+        {
+            let idx = registry.store().read();
+            let live = |vs: &std::collections::BTreeMap<u32, crate::registry::model::VersionState>| {
+                vs.values().filter(|s| !s.deleted).count()
+            };
+            self.subjects.set(idx.subjects.values().filter(|vs| live(vs) > 0).count() as i64);
+            self.versions.set(idx.subjects.values().map(live).sum::<usize>() as i64);
+            self.schemas.set(idx.schemas.len() as i64);
+        }
+        self.disk_bytes.set(registry.store().size_on_disk() as i64);
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metrics.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
