@@ -123,13 +123,21 @@ impl Registry {
         Ok(())
     }
 
+    /// The schema text in a requested `format` (Protobuf `serialized`: base64 descriptor);
+    /// `None` when the format does not apply to the type, so the stored text stands.
+    pub fn formatted_text(&self, stored: &StoredSchema, format: Option<&str>) -> Option<String> {
+        let format = format?;
+        let idx = self.store.read();
+        self.parsed(&idx, stored).ok()?.formatted(format)
+    }
+
     /// The parsed form of a stored schema, parsed once and cached.
     fn parsed(&self, idx: &Index, stored: &StoredSchema) -> Result<Arc<ParsedSchema>> {
         stored
             .parsed
             .get_or_init(|| {
                 let texts = reference_texts(idx, &stored.record.references)?;
-                let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+                let refs: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
                 let opts = ParseOptions { normalize: false, validate: false };
                 ParsedSchema::parse(stored.record.schema_type, &stored.record.schema, &refs, opts).map(Arc::new)
             })
@@ -159,13 +167,14 @@ pub fn valid_subject(subject: &str) -> bool {
     !subject.chars().any(|c| c.is_control()) && unqualified != "__GLOBAL" && unqualified != "__EMPTY"
 }
 
-/// The texts of every schema `references` reaches, dependencies first, each once.
-fn reference_texts(idx: &Index, references: &[Reference]) -> std::result::Result<Vec<String>, String> {
+/// (reference name, text) of every schema `references` reaches, dependencies first, each
+/// once. The name is how the referrer refers to it (a Protobuf import path).
+fn reference_texts(idx: &Index, references: &[Reference]) -> std::result::Result<Vec<(String, String)>, String> {
     fn visit(
         idx: &Index,
         r: &Reference,
         seen: &mut HashSet<u32>,
-        out: &mut Vec<String>,
+        out: &mut Vec<(String, String)>,
         depth: usize,
     ) -> std::result::Result<(), String> {
         if depth > 64 {
@@ -182,7 +191,7 @@ fn reference_texts(idx: &Index, references: &[Reference]) -> std::result::Result
         for inner in &stored.record.references {
             visit(idx, inner, seen, out, depth + 1)?;
         }
-        out.push(stored.record.schema.clone());
+        out.push((r.name.clone(), stored.record.schema.clone()));
         Ok(())
     }
     let mut seen = HashSet::new();

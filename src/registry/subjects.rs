@@ -77,7 +77,7 @@ impl Registry {
             references.push(Reference { name: name.clone(), subject: ref_subject.clone(), version });
         }
         let texts = reference_texts(idx, &references).map_err(invalid)?;
-        let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+        let refs: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
         let parsed =
             ParsedSchema::parse(schema_type, text, &refs, ParseOptions { normalize, validate }).map_err(invalid)?;
         let record = SchemaRecord {

@@ -3,6 +3,7 @@
 //! needs to know which format it is handling.
 
 pub mod avro;
+pub mod protobuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +36,7 @@ impl SchemaType {
     }
 
     /// The types this build can parse and check; `/schemas/types` lists these.
-    pub const SUPPORTED: &'static [SchemaType] = &[SchemaType::Avro];
+    pub const SUPPORTED: &'static [SchemaType] = &[SchemaType::Avro, SchemaType::Protobuf];
 }
 
 /// How a schema is read.
@@ -76,19 +77,25 @@ pub fn edit_tags(schema_type: SchemaType, text: &str, add: &[TagEdit], remove: &
 #[derive(Debug)]
 pub enum ParsedSchema {
     Avro(avro::AvroSchema),
+    Protobuf(protobuf::ProtobufSchema),
 }
 
 impl ParsedSchema {
-    /// Parses `text`. `references` are the texts of every schema it references, directly
-    /// or transitively, dependencies first. The error is the parser's detail message.
+    /// Parses `text`. `references` are (reference name, text) of every schema it references,
+    /// directly or transitively, dependencies first: Avro needs the texts, Protobuf also the
+    /// names (its import paths). The error is the parser's detail message.
     pub fn parse(
         schema_type: SchemaType,
         text: &str,
-        references: &[&str],
+        references: &[(&str, &str)],
         opts: ParseOptions,
     ) -> Result<ParsedSchema, String> {
         match schema_type {
-            SchemaType::Avro => avro::AvroSchema::parse(text, references, opts).map(ParsedSchema::Avro),
+            SchemaType::Avro => {
+                let texts: Vec<&str> = references.iter().map(|(_, t)| *t).collect();
+                avro::AvroSchema::parse(text, &texts, opts).map(ParsedSchema::Avro)
+            }
+            SchemaType::Protobuf => protobuf::ProtobufSchema::parse(text, references, opts).map(ParsedSchema::Protobuf),
             other => Err(format!("Schema type {} is not supported by this server", other.as_str())),
         }
     }
@@ -96,6 +103,7 @@ impl ParsedSchema {
     pub fn schema_type(&self) -> SchemaType {
         match self {
             ParsedSchema::Avro(_) => SchemaType::Avro,
+            ParsedSchema::Protobuf(_) => SchemaType::Protobuf,
         }
     }
 
@@ -104,6 +112,16 @@ impl ParsedSchema {
     pub fn canonical(&self) -> &str {
         match self {
             ParsedSchema::Avro(s) => s.canonical(),
+            ParsedSchema::Protobuf(s) => s.canonical(),
+        }
+    }
+
+    /// The schema in a requested `format` (`serialized` for Protobuf: base64 descriptor);
+    /// `None` when the format does not apply, and the canonical text is returned instead.
+    pub fn formatted(&self, format: &str) -> Option<String> {
+        match (self, format) {
+            (ParsedSchema::Protobuf(s), "serialized") => Some(s.serialized()),
+            _ => None,
         }
     }
 
@@ -119,7 +137,9 @@ impl ParsedSchema {
             (ParsedSchema::Avro(r), ParsedSchema::Avro(w)) => {
                 avro::compatibility_messages(r, w, reader_role, writer_role)
             }
-            #[allow(unreachable_patterns)]
+            (ParsedSchema::Protobuf(r), ParsedSchema::Protobuf(w)) => {
+                protobuf::compatibility_messages(r, w, reader_role, writer_role)
+            }
             _ => vec!["Incompatible because of different schema type".to_string()],
         }
     }
