@@ -298,7 +298,10 @@ impl Differ {
                                     && real_oneof(g).as_ref() == Some(&o)
                                     && new_fields.contains_key(&g.number())
                             });
-                        self.push(if survives { OneofFieldRemoved } else { FieldRemoved }, fpath);
+                        // A oneof removed with all its members reports only ONEOF_REMOVED.
+                        if survives {
+                            self.push(OneofFieldRemoved, fpath);
+                        }
                     } else {
                         self.push(FieldRemoved, fpath);
                     }

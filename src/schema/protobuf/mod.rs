@@ -16,7 +16,7 @@ use prost_reflect::{DescriptorPool, FileDescriptor};
 use prost_types::FileDescriptorProto;
 
 use super::ParseOptions;
-pub use compat::Difference;
+pub use compat::{Difference, DifferenceKind};
 pub use resolve::is_well_known;
 
 /// A parsed Protobuf schema: the file as written (type names in the source's spelling),
