@@ -139,7 +139,9 @@ impl Registry {
                 let texts = reference_texts(idx, &stored.record.references)?;
                 let refs: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
                 let opts = ParseOptions { normalize: false, validate: false };
-                ParsedSchema::parse(stored.record.schema_type, &stored.record.schema, &refs, opts).map(Arc::new)
+                ParsedSchema::parse(stored.record.schema_type, &stored.record.schema, &refs, opts)
+                    .map(Arc::new)
+                    .map_err(|e| e.detail)
             })
             .clone()
             .map_err(|e| RegistryError::InvalidSchema(format!("Stored schema {} cannot be parsed: {e}", stored.id)))

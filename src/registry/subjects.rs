@@ -56,7 +56,7 @@ impl Registry {
     ) -> Result<Prepared> {
         let schema_type = input_type(&input.schema_type)?;
         let invalid = |detail: String| {
-            RegistryError::InvalidSchema(invalid_message(subject, input, text, schema_type.as_str(), &detail))
+            RegistryError::InvalidSchema(invalid_message(subject, input, text, schema_type.as_str(), &detail, true))
         };
         let mut references = Vec::with_capacity(input.references.len());
         for r in &input.references {
@@ -79,7 +79,17 @@ impl Registry {
         let texts = reference_texts(idx, &references).map_err(invalid)?;
         let refs: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
         let parsed =
-            ParsedSchema::parse(schema_type, text, &refs, ParseOptions { normalize, validate }).map_err(invalid)?;
+            ParsedSchema::parse(schema_type, text, &refs, ParseOptions { normalize, validate }).map_err(|e| {
+                let with_refs = !e.after_parse;
+                RegistryError::InvalidSchema(invalid_message(
+                    subject,
+                    input,
+                    text,
+                    schema_type.as_str(),
+                    &e.detail,
+                    with_refs,
+                ))
+            })?;
         let record = SchemaRecord {
             schema_type,
             schema: parsed.canonical().to_string(),
@@ -583,12 +593,22 @@ fn render_reference(r: &super::InputReference) -> String {
 }
 
 /// Confluent's 42201 text: the request as Java prints it, then the parser's detail.
-fn invalid_message(subject: &str, input: &SchemaInput, text: &str, schema_type: &str, detail: &str) -> String {
+/// Confluent's 42201 text; `with_refs` is false for failures of its validation step, which
+/// it reports without the "with refs … of type …" part.
+fn invalid_message(
+    subject: &str,
+    input: &SchemaInput,
+    text: &str,
+    schema_type: &str,
+    detail: &str,
+    with_refs: bool,
+) -> String {
     let refs: Vec<String> = input.references.iter().map(render_reference).collect();
     let refs = format!("[{}]", refs.join(", "));
     let json_or_null = |v: &Option<Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "null".into());
+    let kind = if with_refs { format!(" with refs {refs} of type {schema_type}") } else { String::new() };
     format!(
-        "Invalid schema {{subject={subject},version=0,id=-1,schemaType={schema_type},references={refs},metadata={},ruleSet={},schema={text},schemaTags=null}} with refs {refs} of type {schema_type}, details: {detail}",
+        "Invalid schema {{subject={subject},version=0,id=-1,schemaType={schema_type},references={refs},metadata={},ruleSet={},schema={text},schemaTags=null}}{kind}, details: {detail}",
         json_or_null(&input.metadata),
         json_or_null(&input.rule_set),
     )

@@ -49,6 +49,27 @@ pub struct ParseOptions {
     pub validate: bool,
 }
 
+/// Why a schema was refused: the parser's detail message, and whether the failure came after
+/// the text parsed (Confluent's validation step, e.g. an unknown Protobuf type), which
+/// Confluent reports without the "with refs … of type …" part of its message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaError {
+    pub detail: String,
+    pub after_parse: bool,
+}
+
+impl From<String> for SchemaError {
+    fn from(detail: String) -> Self {
+        SchemaError { detail, after_parse: false }
+    }
+}
+
+impl std::fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
 /// What a schema tag edit addresses: a record (named type) or a field of one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Entity {
@@ -89,14 +110,14 @@ impl ParsedSchema {
         text: &str,
         references: &[(&str, &str)],
         opts: ParseOptions,
-    ) -> Result<ParsedSchema, String> {
+    ) -> Result<ParsedSchema, SchemaError> {
         match schema_type {
             SchemaType::Avro => {
                 let texts: Vec<&str> = references.iter().map(|(_, t)| *t).collect();
-                avro::AvroSchema::parse(text, &texts, opts).map(ParsedSchema::Avro)
+                avro::AvroSchema::parse(text, &texts, opts).map(ParsedSchema::Avro).map_err(SchemaError::from)
             }
             SchemaType::Protobuf => protobuf::ProtobufSchema::parse(text, references, opts).map(ParsedSchema::Protobuf),
-            other => Err(format!("Schema type {} is not supported by this server", other.as_str())),
+            other => Err(format!("Schema type {} is not supported by this server", other.as_str()).into()),
         }
     }
 
@@ -116,11 +137,13 @@ impl ParsedSchema {
         }
     }
 
-    /// The schema in a requested `format` (`serialized` for Protobuf: base64 descriptor);
+    /// The schema in a requested `format` (Protobuf: `serialized`, the base64 descriptor, and
+    /// `ignore_extensions`);
     /// `None` when the format does not apply, and the canonical text is returned instead.
     pub fn formatted(&self, format: &str) -> Option<String> {
         match (self, format) {
             (ParsedSchema::Protobuf(s), "serialized") => Some(s.serialized()),
+            (ParsedSchema::Protobuf(s), "ignore_extensions") => Some(s.without_extensions()),
             _ => None,
         }
     }

@@ -15,7 +15,7 @@ use prost::Message;
 use prost_reflect::{DescriptorPool, FileDescriptor};
 use prost_types::FileDescriptorProto;
 
-use super::ParseOptions;
+use super::{ParseOptions, SchemaError};
 pub use compat::{Difference, DifferenceKind};
 pub use resolve::is_well_known;
 
@@ -34,9 +34,9 @@ const MAX_SCHEMA_LEN: usize = 4 << 20;
 impl ProtobufSchema {
     /// Parses `text` with `references` (import path, text) available as imports, each
     /// possibly importing the others. The error is the parser's or linker's message.
-    pub fn parse(text: &str, references: &[(&str, &str)], opts: ParseOptions) -> Result<ProtobufSchema, String> {
+    pub fn parse(text: &str, references: &[(&str, &str)], opts: ParseOptions) -> Result<ProtobufSchema, SchemaError> {
         if text.len() > MAX_SCHEMA_LEN {
-            return Err("Could not parse Protobuf - schema too large".into());
+            return Err(String::from("Could not parse Protobuf - schema too large").into());
         }
         let mut file = parse_root(resolve::ROOT_NAME, text)?;
         let pool = link(&file, references)?;
@@ -61,6 +61,14 @@ impl ProtobufSchema {
     pub fn serialized(&self) -> String {
         let proto = serialized::descriptor(&self.file, &self.pool);
         base64::engine::general_purpose::STANDARD.encode(proto.encode_to_vec())
+    }
+
+    /// `format=ignore_extensions`: the text without extension ranges, `extend` blocks and
+    /// custom (extension) options.
+    pub fn without_extensions(&self) -> String {
+        let mut file = self.file.clone();
+        normalize::strip_extensions(&mut file);
+        print::print(&file, false)
     }
 
     /// Confluent's differences from `original` to `self` (the update).
@@ -177,24 +185,33 @@ fn describe(e: &protox_parse::ParseError, text: &str) -> String {
     format!("{at}{e}")
 }
 
-/// Links the root file with its imports into a descriptor pool.
-fn link(file: &FileDescriptorProto, references: &[(&str, &str)]) -> Result<DescriptorPool, String> {
-    let resolver = resolve::Resolver::new(file.clone(), references);
+/// Links the root file with its imports into a descriptor pool. As in Confluent, every
+/// referenced file is visible to the schema whatever name its `import` uses, so the root is
+/// linked as if it imported all of them.
+fn link(file: &FileDescriptorProto, references: &[(&str, &str)]) -> Result<DescriptorPool, SchemaError> {
+    let mut root = file.clone();
+    for (name, _) in references {
+        if !root.dependency.iter().any(|d| d == name) && *name != resolve::ROOT_NAME {
+            root.dependency.push(name.to_string());
+        }
+    }
+    let resolver = resolve::Resolver::new(root, references);
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true).include_source_info(false);
     compiler.open_file(resolve::ROOT_NAME).map_err(|e| link_error(&e))?;
     Ok(compiler.descriptor_pool())
 }
 
-/// Confluent's wording for an unknown type; protox's own message otherwise.
-fn link_error(e: &protox::Error) -> String {
+/// Confluent's wording for an unknown type (found by its validation step); protox's own
+/// message otherwise.
+fn link_error(e: &protox::Error) -> SchemaError {
     let text = e.to_string();
     if let Some(rest) = text.strip_prefix("name '") {
         if let Some((name, tail)) = rest.split_once('\'') {
             if tail.contains("not defined") {
-                return format!("Could not resolve type: {name}");
+                return SchemaError { detail: format!("Could not resolve type: {name}"), after_parse: true };
             }
         }
     }
-    format!("Could not parse Protobuf - {text}")
+    format!("Could not parse Protobuf - {text}").into()
 }

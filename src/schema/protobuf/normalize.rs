@@ -78,3 +78,32 @@ fn enumeration(e: &mut EnumDescriptorProto) {
     e.value.sort_by_key(|v| v.number());
     e.reserved_range.sort_by_key(|r| (r.start(), r.end()));
 }
+
+/// Removes extension ranges, `extend` blocks and uninterpreted custom options everywhere.
+pub fn strip_extensions(file: &mut FileDescriptorProto) {
+    fn custom(o: &prost_types::UninterpretedOption) -> bool {
+        o.name.iter().any(|p| p.is_extension)
+    }
+    fn message(m: &mut DescriptorProto) {
+        m.extension.clear();
+        m.extension_range.clear();
+        if let Some(o) = m.options.as_mut() {
+            o.uninterpreted_option.retain(|o| !custom(o));
+        }
+        for f in &mut m.field {
+            if let Some(o) = f.options.as_mut() {
+                o.uninterpreted_option.retain(|o| !custom(o));
+            }
+        }
+        for n in &mut m.nested_type {
+            message(n);
+        }
+    }
+    file.extension.clear();
+    if let Some(o) = file.options.as_mut() {
+        o.uninterpreted_option.retain(|o| !custom(o));
+    }
+    for m in &mut file.message_type {
+        message(m);
+    }
+}

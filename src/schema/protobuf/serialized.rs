@@ -17,6 +17,10 @@ pub fn descriptor(file: &FileDescriptorProto, pool: &DescriptorPool) -> FileDesc
         None => file.clone(),
     };
     out.source_code_info = None;
+    // Linking adds every reference as an import; the descriptor lists the written ones.
+    out.dependency = file.dependency.clone();
+    out.public_dependency = file.public_dependency.clone();
+    out.weak_dependency = file.weak_dependency.clone();
     let proto3 = file.syntax() == "proto3";
     for (m, written) in out.message_type.iter_mut().zip(&file.message_type) {
         message(m, written, proto3);
@@ -69,6 +73,9 @@ fn message(m: &mut DescriptorProto, written: &DescriptorProto, proto3: bool) {
         } else {
             message(n, w, proto3);
         }
+    }
+    for r in &mut m.extension_range {
+        r.options.get_or_insert_with(Default::default);
     }
     for o in &mut m.oneof_decl {
         o.options.get_or_insert_with(OneofOptions::default);
