@@ -35,8 +35,9 @@ impl SchemaType {
         }
     }
 
-    /// The types this build can parse and check; `/schemas/types` lists these.
-    pub const SUPPORTED: &'static [SchemaType] = &[SchemaType::Avro, SchemaType::Protobuf];
+    /// The types this build can parse and check; `/schemas/types` lists these, in
+    /// Confluent's order (JSON, PROTOBUF, AVRO).
+    pub const SUPPORTED: &'static [SchemaType] = &[SchemaType::Protobuf, SchemaType::Avro];
 }
 
 /// How a schema is read.
