@@ -23,13 +23,18 @@ pub use resolve::is_well_known;
 /// the linked descriptors (names resolved), and the stored text.
 #[derive(Debug)]
 pub struct ProtobufSchema {
-    file: FileDescriptorProto,
+    /// Boxed: a descriptor is large, and parsed schemas of every type share one enum.
+    file: Box<FileDescriptorProto>,
     pool: DescriptorPool,
     canonical: String,
 }
 
 /// Inputs larger than this are refused before parsing (the registry's body limit is smaller).
 const MAX_SCHEMA_LEN: usize = 4 << 20;
+
+/// Deeper `{` nesting is refused before parsing: protox recurses per level, and a worker
+/// thread's stack must survive any input.
+pub const MAX_NESTING: usize = 64;
 
 impl ProtobufSchema {
     /// Parses `text` with `references` (import path, text) available as imports, each
@@ -38,13 +43,20 @@ impl ProtobufSchema {
         if text.len() > MAX_SCHEMA_LEN {
             return Err(String::from("Could not parse Protobuf - schema too large").into());
         }
-        let mut file = parse_root(resolve::ROOT_NAME, text)?;
-        let pool = link(&file, references)?;
-        if opts.normalize {
-            normalize::apply(&mut file, &pool);
+        if nesting(text) > MAX_NESTING {
+            return Err(format!("Could not parse Protobuf - nesting deeper than {MAX_NESTING} levels").into());
         }
-        let canonical = print::print(&file, opts.normalize);
-        Ok(ProtobufSchema { file, pool, canonical })
+        // protox is a third-party parser: a panic on some odd input becomes a refusal.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut file = parse_root(resolve::ROOT_NAME, text)?;
+            let pool = link(&file, references)?;
+            if opts.normalize {
+                normalize::apply(&mut file, &pool);
+            }
+            let canonical = print::print(&file, opts.normalize);
+            Ok(ProtobufSchema { file: Box::new(file), pool, canonical })
+        }))
+        .unwrap_or_else(|_| Err(String::from("Could not parse Protobuf - the parser failed on this input").into()))
     }
 
     /// The stored/returned text in Confluent's layout.
@@ -66,7 +78,7 @@ impl ProtobufSchema {
     /// `format=ignore_extensions`: the text without extension ranges, `extend` blocks and
     /// custom (extension) options.
     pub fn without_extensions(&self) -> String {
-        let mut file = self.file.clone();
+        let mut file = (*self.file).clone();
         normalize::strip_extensions(&mut file);
         print::print(&file, false)
     }
@@ -75,6 +87,23 @@ impl ProtobufSchema {
     pub fn differences(&self, original: &ProtobufSchema) -> Vec<Difference> {
         compat::diff(original, self)
     }
+}
+
+/// The deepest `{` nesting of `text`, braces in strings and comments included (an upper
+/// bound is all the guard needs).
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Confluent verbose messages for the incompatible differences when `reader` reads data
@@ -214,4 +243,26 @@ fn link_error(e: &protox::Error) -> SchemaError {
         }
     }
     format!("Could not parse Protobuf - {text}").into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let deep = format!("syntax = \"proto3\";\n{}{}", "message A {".repeat(5000), "}".repeat(5000));
+        let err = ProtobufSchema::parse(&deep, &[], ParseOptions::default()).unwrap_err();
+        assert!(err.detail.contains("nesting"), "{err}");
+        let ok = format!("syntax = \"proto3\";\n{}{}", "message A {".repeat(20), "}".repeat(20));
+        let parsed = ProtobufSchema::parse(&ok, &[], ParseOptions::default());
+        assert!(parsed.is_ok(), "{:?}", parsed.err());
+    }
+
+    #[test]
+    fn garbage_and_odd_descriptors_are_errors() {
+        for text in ["{", "\u{0}", "AAAA", "CgdkZWZhdWx0"] {
+            assert!(ProtobufSchema::parse(text, &[], ParseOptions::default()).is_err(), "{text:?}");
+        }
+    }
 }

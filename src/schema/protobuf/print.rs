@@ -98,7 +98,8 @@ fn indented(text: &str) -> String {
 
 fn message(m: &DescriptorProto, proto3: bool) -> String {
     let mut out = format!("message {} {{", m.name());
-    let reserved = reserved_lines(m.reserved_range.iter().map(|r| (r.start(), r.end() - 1)), &m.reserved_name);
+    let reserved =
+        reserved_lines(m.reserved_range.iter().map(|r| (r.start(), r.end().saturating_sub(1))), &m.reserved_name);
     if !reserved.is_empty() {
         out.push('\n');
         out.push_str(&indented(&reserved));
@@ -139,7 +140,8 @@ fn message(m: &DescriptorProto, proto3: bool) -> String {
     }
     if !m.extension_range.is_empty() {
         out.push('\n');
-        let ranges: Vec<String> = m.extension_range.iter().map(|r| range(r.start(), r.end() - 1)).collect();
+        let ranges: Vec<String> =
+            m.extension_range.iter().map(|r| range(r.start(), r.end().saturating_sub(1))).collect();
         out.push_str(&indented(&format!("extensions {};\n", ranges.join(", "))));
     }
     let nested = types(&m.nested_type, &m.enum_type, proto3);
