@@ -162,3 +162,41 @@ fn verbose_compatibility() {
     let (_, types) = s.get("/schemas/types");
     assert!(types.as_array().expect("array").contains(&json!("PROTOBUF")));
 }
+
+#[test]
+fn schema_tags_on_fields_and_messages() {
+    let s = Server::start();
+    s.put("/config/t", json!({"compatibility": "NONE"}));
+    register(&s, "t", proto("syntax = \"proto3\";\npackage p;\nmessage M {\n  message Inner {\n    string x = 1;\n  }\n  Inner i = 1;\n}\n"));
+    let tag = |v: u32, body: Value| s.post(&format!("/subjects/t/versions/{v}/tags"), body);
+    let (status, got) = tag(
+        1,
+        json!({"tagsToAdd": [{"schemaEntity": {"entityPath": "M.Inner.x", "entityType": "sr_field"}, "tags": ["T"]}]}),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        got["schema"],
+        "syntax = \"proto3\";\npackage p;\n\nmessage M {\n  Inner i = 1;\n\n  message Inner {\n    string x = 1 [(confluent.field_meta) = {\n      tags: [\n        \"T\"\n      ]\n    }];\n  }\n}\n"
+    );
+    let (status, got) =
+        tag(2, json!({"tagsToAdd": [{"schemaEntity": {"entityPath": "M", "entityType": "sr_record"}, "tags": ["R"]}]}));
+    assert_eq!(status, 200, "{got}");
+    assert!(got["schema"].as_str().unwrap_or_default().contains(
+        "message M {\n  option (confluent.message_meta) = {\n    tags: [\n      \"R\"\n    ]\n  };\n\n  Inner i = 1;"
+    ));
+    let (status, got) = tag(
+        3,
+        json!({"tagsToRemove": [{"schemaEntity": {"entityPath": "M.Inner.x", "entityType": "sr_field"}, "tags": ["T"]}]}),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert!(got["schema"].as_str().unwrap_or_default().contains("    string x = 1;\n"), "{got}");
+    let (status, err) = tag(
+        1,
+        json!({"tagsToAdd": [{"schemaEntity": {"entityPath": "M.nope", "entityType": "sr_field"}, "tags": ["X"]}]}),
+    );
+    assert_eq!(status, 422);
+    assert_eq!(
+        err["message"],
+        "java.lang.IllegalArgumentException: No matching Field with name 'nope' found in the schema"
+    );
+}

@@ -90,6 +90,7 @@ pub struct TagEdit {
 pub fn edit_tags(schema_type: SchemaType, text: &str, add: &[TagEdit], remove: &[TagEdit]) -> Result<String, String> {
     match schema_type {
         SchemaType::Avro => avro::tags::edit(text, add, remove),
+        SchemaType::Protobuf => protobuf::tags::edit(text, add, remove),
         other => Err(format!("Schema tags are not supported for schema type {}", other.as_str())),
     }
 }

@@ -3,12 +3,14 @@
 //! references and built-in well-known files, re-printed in Confluent's layout, compared
 //! with Confluent's difference rules, and located by message indexes.
 
+mod aggregate;
 mod compat;
 pub mod indexes;
 mod normalize;
 mod print;
 mod resolve;
 mod serialized;
+pub mod tags;
 
 use base64::Engine;
 use prost::Message;
@@ -219,6 +221,10 @@ fn describe(e: &protox_parse::ParseError, text: &str) -> String {
 /// linked as if it imported all of them.
 fn link(file: &FileDescriptorProto, references: &[(&str, &str)]) -> Result<DescriptorPool, SchemaError> {
     let mut root = file.clone();
+    // Confluent writes tag options without importing their definitions; make them resolve.
+    if uses_confluent_meta(&root) && !root.dependency.iter().any(|d| d == META) {
+        root.dependency.push(META.to_string());
+    }
     for (name, _) in references {
         if !root.dependency.iter().any(|d| d == name) && *name != resolve::ROOT_NAME {
             root.dependency.push(name.to_string());
@@ -229,6 +235,28 @@ fn link(file: &FileDescriptorProto, references: &[(&str, &str)]) -> Result<Descr
     compiler.include_imports(true).include_source_info(false);
     compiler.open_file(resolve::ROOT_NAME).map_err(|e| link_error(&e))?;
     Ok(compiler.descriptor_pool())
+}
+
+const META: &str = "confluent/meta.proto";
+
+/// True when some option of the file is one of `confluent/meta.proto`'s extensions.
+fn uses_confluent_meta(file: &FileDescriptorProto) -> bool {
+    fn meta(options: &[prost_types::UninterpretedOption]) -> bool {
+        options.iter().any(|o| o.name.iter().any(|p| p.is_extension && p.name_part.starts_with("confluent.")))
+    }
+    fn message(m: &prost_types::DescriptorProto) -> bool {
+        m.options.as_ref().is_some_and(|o| meta(&o.uninterpreted_option))
+            || m.field.iter().any(|f| f.options.as_ref().is_some_and(|o| meta(&o.uninterpreted_option)))
+            || m.enum_type.iter().any(enumeration)
+            || m.nested_type.iter().any(message)
+    }
+    fn enumeration(e: &prost_types::EnumDescriptorProto) -> bool {
+        e.options.as_ref().is_some_and(|o| meta(&o.uninterpreted_option))
+            || e.value.iter().any(|v| v.options.as_ref().is_some_and(|o| meta(&o.uninterpreted_option)))
+    }
+    file.options.as_ref().is_some_and(|o| meta(&o.uninterpreted_option))
+        || file.message_type.iter().any(message)
+        || file.enum_type.iter().any(enumeration)
 }
 
 /// Confluent's wording for an unknown type (found by its validation step); protox's own

@@ -439,7 +439,10 @@ fn uninterpreted_option(m: &DynamicMessage) -> Option<String> {
     } else if let Some(v) = &decoded.string_value {
         quote(&String::from_utf8_lossy(v))
     } else if let Some(v) = &decoded.aggregate_value {
-        format!("{{ {v} }}")
+        match super::aggregate::Aggregate::parse(v) {
+            Some(a) => a.to_wire(),
+            None => format!("{{ {v} }}"),
+        }
     } else {
         return None;
     };
