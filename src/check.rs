@@ -43,7 +43,7 @@ pub fn run(args: &CheckArgs) -> i32 {
     }
 }
 
-/// The format of a file: `--type` wins, else the extension. Protobuf cannot be checked yet.
+/// The format of a file: `--type` wins, else the extension.
 fn schema_type(args: &CheckArgs, path: &Path) -> Result<SchemaType, String> {
     let ty = match &args.schema_type {
         Some(t) => SchemaType::parse(t).ok_or_else(|| format!("unknown schema type '{t}' (AVRO, PROTOBUF, JSON)"))?,
@@ -54,9 +54,6 @@ fn schema_type(args: &CheckArgs, path: &Path) -> Result<SchemaType, String> {
             _ => return Err(format!("{}: cannot tell the schema type from the extension; use --type", path.display())),
         },
     };
-    if !SchemaType::SUPPORTED.contains(&ty) {
-        return Err(format!("{}: {} schemas are not supported yet (only AVRO and JSON)", path.display(), ty.as_str()));
-    }
     Ok(ty)
 }
 
@@ -71,20 +68,36 @@ type Side = BTreeMap<PathBuf, String>;
 
 /// Parses `target` from `side`, resolving what it references from the other files of the
 /// side (the offline stand-in for registry references): for Avro the named types the other
-/// `.avsc` files define, for JSON Schema the other `.json` files by relative path (a `$ref`
-/// names a file as a reference name names a subject). `validate` is on for the new schema
+/// `.avsc` files define, for JSON Schema and Protobuf the other `.json`/`.proto` files by
+/// relative path (a `$ref` or an import names a file as a reference name names a subject). `validate` is on for the new schema
 /// (as a registration validates) and off for the old one (as stored schemas are read).
 fn parse_in(side: &Side, target: &Path, ty: SchemaType, validate: bool) -> Result<Arc<ParsedSchema>, String> {
     let text = &side[target];
     let opts = ParseOptions { normalize: false, validate };
-    if ty == SchemaType::Json {
-        let names: Vec<String> = side.keys().map(|p| p.to_string_lossy().into_owned()).collect();
-        let refs: Vec<SchemaRef> = side
+    if let Some(ext) = match ty {
+        SchemaType::Json => Some("json"),
+        SchemaType::Protobuf => Some("proto"),
+        SchemaType::Avro => None,
+    } {
+        // Only the files the target names (an import path or `$ref`), transitively: the others
+        // may themselves import the target and must not be compiled with it.
+        let candidates: Vec<(String, &String)> = side
             .iter()
-            .zip(&names)
-            .filter(|((p, _), _)| p.as_path() != target && p.extension().is_some_and(|e| e == "json"))
-            .map(|((_, text), name)| SchemaRef { name, text })
+            .filter(|(p, _)| p.as_path() != target && p.extension().is_some_and(|e| e == ext))
+            .map(|(p, t)| (p.to_string_lossy().into_owned(), t))
             .collect();
+        let mut wanted: Vec<usize> = Vec::new();
+        let mut frontier: Vec<&str> = vec![text.as_str()];
+        while let Some(t) = frontier.pop() {
+            for (i, (name, other)) in candidates.iter().enumerate() {
+                if !wanted.contains(&i) && t.contains(&format!("\"{name}")) {
+                    wanted.push(i);
+                    frontier.push(other.as_str());
+                }
+            }
+        }
+        let refs: Vec<SchemaRef> =
+            wanted.iter().map(|&i| SchemaRef { name: &candidates[i].0, text: candidates[i].1 }).collect();
         return ParsedSchema::parse(ty, text, &refs, opts)
             .map(Arc::new)
             .map_err(|e| format!("{}: invalid schema: {e}", target.display()));

@@ -40,7 +40,7 @@ References: offline, named types are resolved from the other .avsc files of the 
 directory (or directory tree). Online, the file is sent as is; name what it references with
 --reference NAME=SUBJECT:VERSION, as a registration would.
 
-AVRO (.avsc) and JSON Schema (.json) can be checked; .proto files fail with exit 2.
+AVRO (.avsc), JSON Schema (.json) and PROTOBUF (.proto) files can be checked.
 
 Examples:
   schemata check --registry http://localhost:8081 --subject users-value schemas/avro/user.avsc

@@ -75,9 +75,12 @@ fn offline_errors_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("bad.avsc: invalid schema"), "{err}");
 
-    let (code, _, err) = check(d.path(), &["--against", "a.proto", "a.proto"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("PROTOBUF schemas are not supported yet"), "{err}");
+    let (code, out, err) = check(d.path(), &["--against", "a.proto", "a.proto"]);
+    assert_eq!(code, 0, "{out}{err}");
+    write(d.path(), "b.proto", "syntax = \"proto3\";\npackage other;\nmessage A { string a = 1; }\n");
+    let (code, out, _) = check(d.path(), &["--against", "a.proto", "b.proto"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("PACKAGE_CHANGED"), "{out}");
     write(
         d.path(),
         "closed.json",
@@ -237,8 +240,8 @@ fn help_states_unknown_subject_handling_and_exit_codes() {
 }
 
 /// The repository's `schemas/` examples: the Avro pair checks (the reference resolves from
-/// the sibling file), the JSON Schema example checks, the Protobuf examples are refused as not
-/// supported yet.
+/// the sibling file), and so do the JSON Schema and Protobuf examples (the import resolves from
+/// the sibling file).
 #[test]
 fn repository_examples() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -248,9 +251,9 @@ fn repository_examples() {
     let (code, out, err) = check(repo, &["--against", "schemas/json", "schemas/json", "--level", "FULL"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("schemas/json/user.json: compatible"), "{out}");
-    let (code, _, err) = check(repo, &["--against", "schemas/protobuf", "schemas/protobuf"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("not supported yet"), "{err}");
+    let (code, out, err) = check(repo, &["--against", "schemas/protobuf", "schemas/protobuf", "--level", "FULL"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("schemas/protobuf/user.proto: compatible"), "{out}");
 }
 
 /// Online with a reference: the registry resolves `--reference` as a registration would.

@@ -22,9 +22,9 @@ fn check(s: &Server, subject: &str, body: Value) -> Value {
 }
 
 #[test]
-fn types_endpoint_lists_json() {
+fn types_endpoint_lists_every_type_in_confluents_order() {
     let s = Server::start();
-    assert_eq!(s.get("/schemas/types"), (200, json!(["JSON", "AVRO"])));
+    assert_eq!(s.get("/schemas/types"), (200, json!(["JSON", "PROTOBUF", "AVRO"])));
 }
 
 #[test]

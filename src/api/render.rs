@@ -61,3 +61,11 @@ pub fn raw_schema(stored: &StoredSchema) -> String {
         SchemaType::Protobuf => stored.record.schema.clone(),
     }
 }
+
+/// Puts a formatted text (e.g. `format=serialized`) in place of an entity's `schema`.
+pub fn with_schema_text(mut entity: Value, text: Option<String>) -> Value {
+    if let (Some(text), Value::Object(m)) = (text, &mut entity) {
+        m.insert("schema".into(), json!(text));
+    }
+    entity
+}

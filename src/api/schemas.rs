@@ -15,13 +15,16 @@ fn id(req: &HttpRequest) -> Result<i64, RegistryError> {
 
 async fn by_id(req: HttpRequest, reg: Reg) -> ApiResult {
     let stored = reg.schema_by_id(id(&req)?, contexts::subject_param(&req, &Params::from(&req))?.as_deref())?;
-    let max_id = Params::from(&req).flag("fetchMaxId").then(|| reg.max_id());
-    reply(&req, &render::schema_string(&stored, max_id))
+    let p = Params::from(&req);
+    let max_id = p.flag("fetchMaxId").then(|| reg.max_id());
+    let text = reg.formatted_text(&stored, p.get("format"));
+    reply(&req, &render::with_schema_text(render::schema_string(&stored, max_id), text))
 }
 
 async fn by_id_schema(req: HttpRequest, reg: Reg) -> ApiResult {
     let stored = reg.schema_by_id(id(&req)?, contexts::subject_param(&req, &Params::from(&req))?.as_deref())?;
-    reply_raw(&req, render::raw_schema(&stored))
+    let text = reg.formatted_text(&stored, Params::from(&req).get("format"));
+    reply_raw(&req, text.unwrap_or_else(|| render::raw_schema(&stored)))
 }
 
 async fn id_subjects(req: HttpRequest, reg: Reg) -> ApiResult {

@@ -50,13 +50,17 @@ async fn list_versions(req: HttpRequest, reg: Reg) -> ApiResult {
 
 async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
     let input = body::schema_input(&body::json(&req, &payload, "register.arg5")?)?;
-    let normalize = Params::from(&req).flag("normalize");
+    let p = Params::from(&req);
+    let normalize = p.flag("normalize");
     let s = data_subject(&req, &reg)?;
     let registry = reg.get_ref().clone();
     let out = blocking(move || registry.register(&s, &input, normalize)).await?;
     crate::metrics::METRICS.registrations.inc();
     match out.full {
-        Some(sv) => reply(&req, &render::registered(&sv)),
+        Some(sv) => {
+            let text = reg.formatted_text(&sv.schema, p.get("format"));
+            reply(&req, &render::with_schema_text(render::registered(&sv), text))
+        }
         None => reply(&req, &json!({ "id": out.id })),
     }
 }
@@ -65,7 +69,8 @@ async fn lookup(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
     let input = body::schema_input(&body::json(&req, &payload, "lookUpSchemaUnderSubject.arg4")?)?;
     let p = Params::from(&req);
     let sv = reg.lookup(&data_subject(&req, &reg)?, &input, p.flag("normalize"), p.flag("deleted"))?;
-    reply(&req, &render::subject_version(&sv))
+    let text = reg.formatted_text(&sv.schema, p.get("format"));
+    reply(&req, &render::with_schema_text(render::subject_version(&sv), text))
 }
 
 async fn delete_subject(req: HttpRequest, reg: Reg) -> ApiResult {
@@ -78,14 +83,18 @@ async fn delete_subject(req: HttpRequest, reg: Reg) -> ApiResult {
 
 async fn get_version(req: HttpRequest, reg: Reg) -> ApiResult {
     let v = version(&req)?;
-    let sv = reg.get_version(&data_subject(&req, &reg)?, v, Params::from(&req).flag("deleted"))?;
-    reply(&req, &render::subject_version(&sv))
+    let p = Params::from(&req);
+    let sv = reg.get_version(&data_subject(&req, &reg)?, v, p.flag("deleted"))?;
+    let text = reg.formatted_text(&sv.schema, p.get("format"));
+    reply(&req, &render::with_schema_text(render::subject_version(&sv), text))
 }
 
 async fn get_version_schema(req: HttpRequest, reg: Reg) -> ApiResult {
     let v = version(&req)?;
-    let sv = reg.get_version(&data_subject(&req, &reg)?, v, Params::from(&req).flag("deleted"))?;
-    reply_raw(&req, render::raw_schema(&sv.schema))
+    let p = Params::from(&req);
+    let sv = reg.get_version(&data_subject(&req, &reg)?, v, p.flag("deleted"))?;
+    let text = reg.formatted_text(&sv.schema, p.get("format"));
+    reply_raw(&req, text.unwrap_or_else(|| render::raw_schema(&sv.schema)))
 }
 
 async fn referenced_by(req: HttpRequest, reg: Reg) -> ApiResult {

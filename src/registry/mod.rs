@@ -123,6 +123,14 @@ impl Registry {
         Ok(())
     }
 
+    /// The schema text in a requested `format` (Protobuf `serialized`: base64 descriptor);
+    /// `None` when the format does not apply to the type, so the stored text stands.
+    pub fn formatted_text(&self, stored: &StoredSchema, format: Option<&str>) -> Option<String> {
+        let format = format?;
+        let idx = self.store.read();
+        self.parsed(&idx, stored).ok()?.formatted(format)
+    }
+
     /// The parsed form of a stored schema, parsed once and cached.
     fn parsed(&self, idx: &Index, stored: &StoredSchema) -> Result<Arc<ParsedSchema>> {
         stored

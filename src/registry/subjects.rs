@@ -463,12 +463,13 @@ impl Registry {
                 idx.subjects.get(subject).ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
             let live: Vec<u32> = versions.iter().filter(|(_, s)| !s.deleted).map(|(v, _)| *v).collect();
             if permanent {
-                if !live.is_empty() {
-                    return Err(RegistryError::SubjectNotSoftDeleted(subject.to_string()));
-                }
+                // Confluent refuses a referenced subject before it asks for a soft delete.
                 let all: Vec<u32> = versions.keys().copied().collect();
                 if let Some(&v) = all.iter().find(|&&v| is_referenced(idx, subject, v)) {
                     return Err(RegistryError::ReferenceExists(subject.to_string(), v));
+                }
+                if !live.is_empty() {
+                    return Err(RegistryError::SubjectNotSoftDeleted(subject.to_string()));
                 }
                 let mut changes: Vec<Change> =
                     all.iter().map(|&v| Change::DeleteVersion(subject.to_string(), v)).collect();

@@ -1,0 +1,296 @@
+//! Protobuf schemas: `.proto` text (or a base64 `FileDescriptorProto`, the form Confluent's
+//! Python serializer registers) parsed with protox, imports resolved through schema
+//! references and built-in well-known files, re-printed in Confluent's layout, compared
+//! with Confluent's difference rules, and located by message indexes.
+
+mod aggregate;
+mod compat;
+pub mod indexes;
+mod normalize;
+mod print;
+mod resolve;
+mod serialized;
+pub mod tags;
+
+use base64::Engine;
+use prost::Message;
+use prost_reflect::{DescriptorPool, FileDescriptor};
+use prost_types::FileDescriptorProto;
+
+use super::{ParseError, ParseOptions};
+pub use compat::{Difference, DifferenceKind};
+pub use resolve::is_well_known;
+
+/// A parsed Protobuf schema: the file as written (type names in the source's spelling),
+/// the linked descriptors (names resolved), and the stored text.
+#[derive(Debug)]
+pub struct ProtobufSchema {
+    /// Boxed: a descriptor is large, and parsed schemas of every type share one enum.
+    file: Box<FileDescriptorProto>,
+    pool: DescriptorPool,
+    canonical: String,
+}
+
+/// Inputs larger than this are refused before parsing (the registry's body limit is smaller).
+const MAX_SCHEMA_LEN: usize = 4 << 20;
+
+/// Deeper `{` nesting is refused before parsing: protox recurses per level, and a worker
+/// thread's stack must survive any input.
+pub const MAX_NESTING: usize = 64;
+
+impl ProtobufSchema {
+    /// Parses `text` with `references` (import path, text) available as imports, each
+    /// possibly importing the others. The error is the parser's or linker's message.
+    pub fn parse(text: &str, references: &[(&str, &str)], opts: ParseOptions) -> Result<ProtobufSchema, ParseError> {
+        if text.len() > MAX_SCHEMA_LEN {
+            return Err(String::from("Could not parse Protobuf - schema too large").into());
+        }
+        if nesting(text) > MAX_NESTING {
+            return Err(format!("Could not parse Protobuf - nesting deeper than {MAX_NESTING} levels").into());
+        }
+        // protox is a third-party parser: a panic on some odd input becomes a refusal.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut file = parse_root(resolve::ROOT_NAME, text)?;
+            let pool = link(&file, references)?;
+            if opts.normalize {
+                normalize::apply(&mut file, &pool);
+            }
+            let canonical = print::print(&file, opts.normalize);
+            Ok(ProtobufSchema { file: Box::new(file), pool, canonical })
+        }))
+        .unwrap_or_else(|_| Err(String::from("Could not parse Protobuf - the parser failed on this input").into()))
+    }
+
+    /// The stored/returned text in Confluent's layout.
+    pub fn canonical(&self) -> &str {
+        &self.canonical
+    }
+
+    /// The linked descriptor of this schema's own file.
+    pub fn file_descriptor(&self) -> Option<FileDescriptor> {
+        self.pool.get_file_by_name(resolve::ROOT_NAME)
+    }
+
+    /// `format=serialized`: base64 of the binary `FileDescriptorProto`, as Confluent builds it.
+    pub fn serialized(&self) -> String {
+        let proto = serialized::descriptor(&self.file, &self.pool);
+        base64::engine::general_purpose::STANDARD.encode(proto.encode_to_vec())
+    }
+
+    /// `format=ignore_extensions`: the text without extension ranges, `extend` blocks and
+    /// custom (extension) options.
+    pub fn without_extensions(&self) -> String {
+        let mut file = (*self.file).clone();
+        normalize::strip_extensions(&mut file);
+        print::print(&file, false)
+    }
+
+    /// Confluent's differences from `original` to `self` (the update).
+    pub fn differences(&self, original: &ProtobufSchema) -> Vec<Difference> {
+        compat::diff(original, self)
+    }
+}
+
+/// The deepest `{` nesting of `text`, braces in strings and comments included (an upper
+/// bound is all the guard needs).
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Confluent verbose messages for the incompatible differences when `reader` reads data
+/// written with `writer` (original = writer, update = reader); empty = compatible.
+pub fn compatibility_messages(
+    reader: &ProtobufSchema,
+    writer: &ProtobufSchema,
+    reader_role: &str,
+    writer_role: &str,
+) -> Vec<String> {
+    reader
+        .differences(writer)
+        .iter()
+        .filter(|d| !d.kind.compatible())
+        .map(|d| d.confluent_message(reader_role, writer_role))
+        .collect()
+}
+
+/// The parsed, unlinked descriptor of `text`: `.proto` source, or else a base64
+/// `FileDescriptorProto`. Parse errors are reported for the text form.
+pub(crate) fn parse_root(name: &str, text: &str) -> Result<FileDescriptorProto, String> {
+    let parse_error = match protox_parse::parse(name, text) {
+        Ok(mut file) => {
+            // protox leaves `syntax` unset for an explicit `syntax = "proto2"`; Confluent
+            // prints what was written, so recover it from the source info (path [12]).
+            let written = |path: &[i32]| {
+                file.source_code_info.as_ref().is_some_and(|i| i.location.iter().any(|l| l.path == path))
+            };
+            if file.syntax.is_none() && written(&[12]) {
+                file.syntax = Some("proto2".to_string());
+            }
+            file.source_code_info = None;
+            return Ok(file);
+        }
+        Err(e) => e,
+    };
+    if let Some(mut file) = decode_descriptor(text) {
+        file.name = Some(name.to_string());
+        relativize_names(&mut file);
+        return Ok(file);
+    }
+    Err(format!("Could not parse Protobuf - {}", describe(&parse_error, text)))
+}
+
+/// A base64 `FileDescriptorProto`, if `text` is one (and declares anything at all).
+fn decode_descriptor(text: &str) -> Option<FileDescriptorProto> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).ok()?;
+    let file = FileDescriptorProto::decode(bytes.as_slice()).ok()?;
+    let declares = !file.message_type.is_empty() || !file.enum_type.is_empty() || !file.service.is_empty();
+    declares.then_some(file)
+}
+
+/// A descriptor names types fully qualified (`.pkg.Outer.Inner`); text written for the
+/// same file says `Outer.Inner`. Dropping the leading dot and the file's own package gives
+/// the text form's spelling in the common case, so both forms print alike.
+fn relativize_names(file: &mut FileDescriptorProto) {
+    let prefix = match file.package.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => format!(".{p}."),
+        None => ".".to_string(),
+    };
+    let fix = |name: &mut Option<String>| {
+        if let Some(n) = name.as_mut() {
+            if let Some(rest) = n.strip_prefix(&prefix) {
+                *n = rest.to_string();
+            } else if let Some(rest) = n.strip_prefix('.') {
+                *n = rest.to_string();
+            }
+        }
+    };
+    fn walk(m: &mut prost_types::DescriptorProto, fix: &dyn Fn(&mut Option<String>)) {
+        for f in m.field.iter_mut().chain(m.extension.iter_mut()) {
+            fix(&mut f.type_name);
+            fix(&mut f.extendee);
+        }
+        for n in &mut m.nested_type {
+            walk(n, fix);
+        }
+    }
+    for m in &mut file.message_type {
+        walk(m, &fix);
+    }
+    for f in &mut file.extension {
+        fix(&mut f.type_name);
+        fix(&mut f.extendee);
+    }
+    for s in &mut file.service {
+        for m in &mut s.method {
+            fix(&mut m.input_type);
+            fix(&mut m.output_type);
+        }
+    }
+}
+
+/// protox's message with the 1-based line and column of its first label.
+fn describe(e: &protox_parse::ParseError, text: &str) -> String {
+    use miette::Diagnostic;
+    let at = e
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .map(|l| {
+            let offset = l.offset().min(text.len());
+            let before = &text.as_bytes()[..offset];
+            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+            let column = offset - before.iter().rposition(|b| *b == b'\n').map(|p| p + 1).unwrap_or(0) + 1;
+            format!("Syntax error in :{line}:{column}: ")
+        })
+        .unwrap_or_default();
+    format!("{at}{e}")
+}
+
+/// Links the root file with its imports into a descriptor pool. As in Confluent, every
+/// referenced file is visible to the schema whatever name its `import` uses, so the root is
+/// linked as if it imported all of them.
+fn link(file: &FileDescriptorProto, references: &[(&str, &str)]) -> Result<DescriptorPool, ParseError> {
+    let mut root = file.clone();
+    // Confluent writes tag options without importing their definitions; make them resolve.
+    if uses_confluent_meta(&root) && !root.dependency.iter().any(|d| d == META) {
+        root.dependency.push(META.to_string());
+    }
+    for (name, _) in references {
+        if !root.dependency.iter().any(|d| d == name) && *name != resolve::ROOT_NAME {
+            root.dependency.push(name.to_string());
+        }
+    }
+    let resolver = resolve::Resolver::new(root, references);
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    compiler.include_imports(true).include_source_info(false);
+    compiler.open_file(resolve::ROOT_NAME).map_err(|e| link_error(&e))?;
+    Ok(compiler.descriptor_pool())
+}
+
+const META: &str = "confluent/meta.proto";
+
+/// True when some option of the file is one of `confluent/meta.proto`'s extensions.
+fn uses_confluent_meta(file: &FileDescriptorProto) -> bool {
+    fn meta(options: &[prost_types::UninterpretedOption]) -> bool {
+        options.iter().any(|o| o.name.iter().any(|p| p.is_extension && p.name_part.starts_with("confluent.")))
+    }
+    fn message(m: &prost_types::DescriptorProto) -> bool {
+        m.options.as_ref().is_some_and(|o| meta(&o.uninterpreted_option))
+            || m.field.iter().any(|f| f.options.as_ref().is_some_and(|o| meta(&o.uninterpreted_option)))
+            || m.enum_type.iter().any(enumeration)
+            || m.nested_type.iter().any(message)
+    }
+    fn enumeration(e: &prost_types::EnumDescriptorProto) -> bool {
+        e.options.as_ref().is_some_and(|o| meta(&o.uninterpreted_option))
+            || e.value.iter().any(|v| v.options.as_ref().is_some_and(|o| meta(&o.uninterpreted_option)))
+    }
+    file.options.as_ref().is_some_and(|o| meta(&o.uninterpreted_option))
+        || file.message_type.iter().any(message)
+        || file.enum_type.iter().any(enumeration)
+}
+
+/// Confluent's wording for an unknown type (found by its validation step); protox's own
+/// message otherwise.
+fn link_error(e: &protox::Error) -> ParseError {
+    let text = e.to_string();
+    if let Some(rest) = text.strip_prefix("name '") {
+        if let Some((name, tail)) = rest.split_once('\'') {
+            if tail.contains("not defined") {
+                return ParseError { message: format!("Could not resolve type: {name}"), short: true };
+            }
+        }
+    }
+    format!("Could not parse Protobuf - {text}").into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let deep = format!("syntax = \"proto3\";\n{}{}", "message A {".repeat(5000), "}".repeat(5000));
+        let err = ProtobufSchema::parse(&deep, &[], ParseOptions::default()).unwrap_err();
+        assert!(err.message.contains("nesting"), "{err}");
+        let ok = format!("syntax = \"proto3\";\n{}{}", "message A {".repeat(20), "}".repeat(20));
+        let parsed = ProtobufSchema::parse(&ok, &[], ParseOptions::default());
+        assert!(parsed.is_ok(), "{:?}", parsed.err());
+    }
+
+    #[test]
+    fn garbage_and_odd_descriptors_are_errors() {
+        for text in ["{", "\u{0}", "AAAA", "CgdkZWZhdWx0"] {
+            assert!(ProtobufSchema::parse(text, &[], ParseOptions::default()).is_err(), "{text:?}");
+        }
+    }
+}
