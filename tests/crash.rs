@@ -2,8 +2,8 @@
 //! SIGKILL in the middle, a restart on the same data directory. Every registration that was
 //! answered 200 must survive with the same id and version, no id may name two schemas,
 //! versions per subject stay contiguous, and registering goes on. Also a full disk during a
-//! write (a small tmpfs, when this process may mount one): 50001 with the store's message,
-//! and the directory is consistent when the server starts again.
+//! write (a small tmpfs, when this process may mount one): 50001 with the store's message for
+//! a lone write and for concurrent ones, and the directory is consistent after a restart.
 
 mod common;
 
@@ -243,7 +243,26 @@ fn full_disk_during_a_write_answers_50001_and_leaves_a_consistent_store() {
     assert_eq!(body["error_code"], json!(50001), "{body}");
     let message = body["message"].as_str().unwrap_or_default();
     assert!(message.starts_with("Error while writing to the store: "), "{message}");
-    // Nothing half-written is visible, and the failed registration left no trace.
+    // Concurrent writes while the disk is full all fail (committed together or not).
+    let port = s.port();
+    let writers: Vec<_> = (0..8)
+        .map(|t| {
+            let schema = big.replace("\"Big\"", &format!("\"Big{t}\""));
+            thread::spawn(move || {
+                let resp = Client::new()
+                    .post(format!("http://127.0.0.1:{port}/subjects/full/versions"))
+                    .header("Content-Type", CT)
+                    .body(json!({ "schema": schema }).to_string())
+                    .send()
+                    .expect("answer");
+                (resp.status().as_u16(), resp.json::<Value>().expect("json")["error_code"].clone())
+            })
+        })
+        .collect();
+    for w in writers {
+        assert_eq!(w.join().unwrap(), (500, json!(50001)));
+    }
+    // Nothing half-written is visible, and the failed registrations left no trace.
     let (status, versions) = s.get("/subjects/full/versions");
     assert_eq!((status, versions), (200, json!((1..=20).collect::<Vec<_>>())));
 
@@ -252,7 +271,7 @@ fn full_disk_during_a_write_answers_50001_and_leaves_a_consistent_store() {
     let mut known = HashMap::new();
     check_state(&s, &acked, &mut known);
     let listed = all_versions(&s);
-    assert!(listed.values().all(|(_, text)| !text.contains(&big_doc)), "the failed registration was stored");
+    assert!(listed.values().all(|(_, text)| !text.contains(&big_doc)), "a failed registration was stored");
     assert_eq!(listed.len(), 20);
     let id = s.register("full", &big);
     assert!(id > acked.iter().map(|a| a.id).max().unwrap());

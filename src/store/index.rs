@@ -46,7 +46,8 @@ pub fn identity(record: &SchemaRecord) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[derive(Debug, Default)]
+/// Cloned only to start the writer's head state (see `Store::write`): the schemas are shared.
+#[derive(Clone, Debug, Default)]
 pub struct Index {
     pub schemas: HashMap<u32, Arc<StoredSchema>>,
     pub identities: HashMap<String, u32>,
@@ -65,18 +66,30 @@ pub struct Index {
 
 impl Index {
     pub fn apply(&mut self, change: Change) {
+        self.apply_sharing(change, None)
+    }
+
+    /// Applies `change`, taking a schema from `shared` (same id, same record) rather than
+    /// building a second copy: the published index and the writer's head share their schemas
+    /// and so their parsed forms.
+    pub fn apply_sharing(&mut self, change: Change, shared: Option<&Index>) {
         match change {
             Change::PutSchema(id, record) => {
+                let stored = match shared.and_then(|s| s.schemas.get(&id)).filter(|s| s.record == record) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let identity = identity(&record);
+                        Arc::new(StoredSchema { id, record, identity, parsed: OnceLock::new() })
+                    }
+                };
                 self.remove_schema(id);
-                for r in &record.references {
+                for r in &stored.record.references {
                     if let Ok(v) = u32::try_from(r.version) {
                         self.referrers.entry((r.subject.clone(), v)).or_default().insert(id);
                     }
                 }
-                let ident = identity(&record);
-                self.identities.insert(ident.clone(), id);
-                let stored = StoredSchema { id, record, identity: ident, parsed: OnceLock::new() };
-                self.schemas.insert(id, Arc::new(stored));
+                self.identities.insert(stored.identity.clone(), id);
+                self.schemas.insert(id, stored);
                 self.next_id = self.next_id.max(id + 1);
             }
             Change::DeleteSchema(id) => self.remove_schema(id),

@@ -1,9 +1,13 @@
 //! Durable state in sled plus the in-memory index every read uses.
 //!
-//! Writes are serialized by one writer lock. A write computes its `Change`s from the current
-//! index, commits them in one sled transaction across the trees, flushes sled to disk, and only
-//! then publishes them to the index. So an answered write is on disk, a failed write leaves
-//! both disk and index untouched, and readers never see a state that is not durable.
+//! Writes are planned one at a time and committed in groups (group commit): a write computes
+//! its `Change`s against the writer's head state (the published index plus every write queued
+//! before it), and whichever writer finds no commit running takes every queued write, commits
+//! them in one sled transaction across the trees, flushes sled to disk once, and only then
+//! publishes them to the index and wakes their writers. So an answered write is on disk, one
+//! fsync serves many concurrent writers, a failed commit fails every write in it (and the ones
+//! planned on top of it) and leaves disk and index untouched, and readers never see a state
+//! that is not durable.
 
 pub mod index;
 
@@ -11,7 +15,9 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use fs2::FileExt;
-use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+use std::collections::HashMap;
+
+use parking_lot::{Condvar, Mutex, RwLock, RwLockReadGuard};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
@@ -47,10 +53,28 @@ pub struct Store {
     meta: sled::Tree,
     /// Context names, the keys only: a context stays listed after its last subject is gone.
     contexts: sled::Tree,
+    /// The published state: durable writes only. Every read uses it.
     index: RwLock<Index>,
-    writer: Mutex<()>,
+    writer: Mutex<Writer>,
+    /// Signalled when a commit ends, for the writers waiting on it.
+    committed: Condvar,
     /// Held for the life of the store so that a second instance cannot open the directory.
     _lock: File,
+}
+
+/// The write queue, under `Store::writer`.
+#[derive(Default)]
+struct Writer {
+    /// The published index plus every queued or committing change: what the next plan sees.
+    /// Cloned from the published index on the first write and after a failed commit.
+    head: Option<Index>,
+    /// Planned writes waiting for the next commit, in plan order.
+    queue: Vec<(u64, Vec<Change>)>,
+    next_ticket: u64,
+    /// True while one writer runs a commit with the lock released.
+    committing: bool,
+    /// The outcome of committed writes whose writers have not yet picked it up.
+    outcomes: HashMap<u64, Result<()>>,
 }
 
 const NEXT_ID: &[u8] = b"next_id";
@@ -73,7 +97,8 @@ impl Store {
             contexts: tree("contexts")?,
             db,
             index: RwLock::new(Index::default()),
-            writer: Mutex::new(()),
+            writer: Mutex::new(Writer::default()),
+            committed: Condvar::new(),
             _lock: lock,
         };
         store.check_format(dir)?;
@@ -141,28 +166,82 @@ impl Store {
     }
 
     /// Runs one write: `plan` sees the current state and returns the changes to make and the
-    /// answer to give. Writes run one at a time; the answer is returned only once the changes
-    /// are on disk.
-    pub fn write<T>(&self, plan: impl FnOnce(&Index) -> Result<(Vec<Change>, T)>) -> Result<T> {
-        let _writer = self.writer.lock();
-        let (changes, answer) = plan(&self.index.read())?;
-        if !changes.is_empty() {
-            self.persist(&changes)?;
-            let mut index = self.index.write();
-            for change in changes {
-                index.apply(change);
+    /// answer to give; the answer is returned only once the changes are on disk.
+    ///
+    /// `plan` first runs against the published (durable) state without the writer lock: a
+    /// plan that changes nothing (a re-registration, a refusal) is answered from there. A plan
+    /// that changes something runs again under the writer lock against the head state, so
+    /// each write sees every write queued before it, exactly as if writes ran one at a time;
+    /// its changes then wait for a group commit. If that commit fails, this write fails too.
+    pub fn write<T>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>) -> Result<T> {
+        {
+            let published = self.index.read();
+            let (changes, answer) = plan(&published)?;
+            if changes.is_empty() {
+                return Ok(answer);
             }
         }
-        Ok(answer)
+        let mut w = self.writer.lock();
+        if w.head.is_none() {
+            w.head = Some(self.index.read().clone());
+        }
+        let head = w.head.as_mut().expect("head set above");
+        let (changes, answer) = plan(head)?;
+        for change in &changes {
+            head.apply_sharing(change.clone(), None);
+        }
+        // Queued even when empty: the answer may rest on queued writes, so it waits for them.
+        let ticket = w.next_ticket;
+        w.next_ticket += 1;
+        w.queue.push((ticket, changes));
+        loop {
+            if let Some(outcome) = w.outcomes.remove(&ticket) {
+                return outcome.map(|()| answer);
+            }
+            if w.committing {
+                self.committed.wait(&mut w);
+                continue;
+            }
+            w.committing = true;
+            let batch = std::mem::take(&mut w.queue);
+            let result = parking_lot::MutexGuard::unlocked(&mut w, || {
+                self.persist(batch.iter().flat_map(|(_, changes)| changes))
+            });
+            match result {
+                Ok(()) => {
+                    let w = &mut *w;
+                    let head = w.head.as_ref();
+                    let mut index = self.index.write();
+                    for (t, changes) in batch {
+                        for change in changes {
+                            index.apply_sharing(change, head);
+                        }
+                        w.outcomes.insert(t, Ok(()));
+                    }
+                }
+                Err(e) => {
+                    // Writes queued meanwhile were planned on top of the failed ones: fail
+                    // them too, and plan again from the published state.
+                    let later = std::mem::take(&mut w.queue);
+                    for (t, _) in batch.into_iter().chain(later) {
+                        w.outcomes.insert(t, Err(e.clone()));
+                    }
+                    w.head = None;
+                }
+            }
+            w.committing = false;
+            self.committed.notify_all();
+        }
     }
 
-    fn persist(&self, changes: &[Change]) -> Result<()> {
+    /// Commits `changes` in one transaction across the trees and flushes them to disk.
+    fn persist<'a>(&self, changes: impl Iterator<Item = &'a Change> + Clone) -> Result<()> {
         let trees = (&self.schemas, &self.versions, &self.configs, &self.modes, &self.meta, &self.contexts);
         let result: std::result::Result<(), TransactionError<String>> =
             trees.transaction(|(schemas, versions, configs, modes, meta, contexts)| {
                 let enc =
                     |v: serde_json::Result<Vec<u8>>| v.map_err(|e| ConflictableTransactionError::Abort(e.to_string()));
-                for change in changes {
+                for change in changes.clone() {
                     match change {
                         Change::PutSchema(id, record) => {
                             schemas.insert(&id.to_be_bytes(), enc(serde_json::to_vec(record))?)?;
