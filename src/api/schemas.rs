@@ -49,8 +49,9 @@ async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
         rule_type: p.get("ruleType").filter(|t| !t.is_empty()).map(str::to_string),
     };
     let aliases = if p.flag("aliases") { reg.aliases() } else { Default::default() };
-    let schemas: Vec<_> = reg
-        .list_schemas(&filter)
+    // Paged before rendering: a page of 100 out of 100k renders 100 entities, not 100k.
+    let schemas: Vec<_> = p
+        .page(reg.list_schemas(&filter), 1000)?
         .iter()
         .map(|sv| {
             let mut entry = render::subject_version(sv);
@@ -60,7 +61,7 @@ async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
             entry
         })
         .collect();
-    reply(&req, &p.page(schemas, 1000)?)
+    reply(&req, &schemas)
 }
 
 async fn types(req: HttpRequest) -> ApiResult {

@@ -33,31 +33,35 @@ pub enum Change {
 pub struct StoredSchema {
     pub id: u32,
     pub record: SchemaRecord,
-    pub identity: String,
+    pub identity: Identity,
     /// Parsed once, on first use by a compatibility check, then kept.
     pub parsed: OnceLock<Result<Arc<ParsedSchema>, String>>,
 }
 
+/// The SHA-256 of a schema record: kept as raw bytes, a third of a hex string's memory.
+pub type Identity = [u8; 32];
+
 /// Two records with the same identity are the same schema and share one id.
-pub fn identity(record: &SchemaRecord) -> String {
+pub fn identity(record: &SchemaRecord) -> Identity {
     let mut h = Sha256::new();
     // serde_json of the record is deterministic: fixed field order, refs in request order.
     h.update(serde_json::to_vec(record).unwrap_or_default());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize().into()
 }
 
 /// Cloned only to start the writer's head state (see `Store::write`): the schemas are shared.
 #[derive(Clone, Debug, Default)]
 pub struct Index {
     pub schemas: HashMap<u32, Arc<StoredSchema>>,
-    pub identities: HashMap<String, u32>,
+    pub identities: HashMap<Identity, u32>,
     /// Subject → version → state; both ordered, as listings are.
     pub subjects: BTreeMap<String, BTreeMap<u32, VersionState>>,
     pub configs: HashMap<Scope, Config>,
     pub modes: HashMap<Scope, Mode>,
     pub next_id: u32,
-    /// Schema id → the (subject, version) pairs that use it.
-    pub usages: HashMap<u32, BTreeSet<(String, u32)>>,
+    /// Schema id → the (subject, version) pairs that use it, sorted. A Vec, not a set: most
+    /// ids have one use, and an empty BTreeSet node alone costs hundreds of bytes.
+    pub usages: HashMap<u32, Vec<(String, u32)>>,
     /// (subject, version) → ids of schemas whose references point at it.
     pub referrers: HashMap<(String, u32), BTreeSet<u32>>,
     /// Every context that ever held a subject, sorted (the default context included once used).
@@ -88,7 +92,7 @@ impl Index {
                         self.referrers.entry((r.subject.clone(), v)).or_default().insert(id);
                     }
                 }
-                self.identities.insert(stored.identity.clone(), id);
+                self.identities.insert(stored.identity, id);
                 self.schemas.insert(id, stored);
                 self.next_id = self.next_id.max(id + 1);
             }
@@ -103,7 +107,11 @@ impl Index {
                 if let Some(old) = versions.insert(version, state) {
                     Self::remove_usage(&mut self.usages, old.id, &subject, version);
                 }
-                self.usages.entry(state.id).or_default().insert((subject, version));
+                let uses = self.usages.entry(state.id).or_insert_with(|| Vec::with_capacity(1));
+                let entry = (subject, version);
+                if let Err(at) = uses.binary_search(&entry) {
+                    uses.insert(at, entry);
+                }
             }
             Change::DeleteVersion(subject, version) => {
                 if let Some(versions) = self.subjects.get_mut(&subject) {
@@ -153,9 +161,9 @@ impl Index {
         }
     }
 
-    fn remove_usage(usages: &mut HashMap<u32, BTreeSet<(String, u32)>>, id: u32, subject: &str, version: u32) {
+    fn remove_usage(usages: &mut HashMap<u32, Vec<(String, u32)>>, id: u32, subject: &str, version: u32) {
         if let Some(set) = usages.get_mut(&id) {
-            set.remove(&(subject.to_string(), version));
+            set.retain(|(s, v)| !(s == subject && *v == version));
             if set.is_empty() {
                 usages.remove(&id);
             }

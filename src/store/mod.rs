@@ -78,6 +78,8 @@ struct Writer {
 }
 
 const NEXT_ID: &[u8] = b"next_id";
+/// sled's page cache size.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 const FORMAT: &[u8] = b"format_version";
 
 impl Store {
@@ -86,7 +88,9 @@ impl Store {
         let lock = File::create(dir.join("schemata.lock")).map_err(|e| OpenError::Directory(dir.into(), e))?;
         lock.try_lock_exclusive().map_err(|_| OpenError::Locked(dir.into()))?;
         let db_err = |e| OpenError::Database(dir.into(), e);
-        let db = sled::open(dir.join("db")).map_err(db_err)?;
+        // Every read is served by the index, so sled's page cache only serves writes: a small
+        // one keeps the pages read while loading from staying resident (default: 1 GiB).
+        let db = sled::Config::new().path(dir.join("db")).cache_capacity(CACHE_BYTES).open().map_err(db_err)?;
         let tree = |name: &str| db.open_tree(name).map_err(db_err);
         let store = Store {
             schemas: tree("schemas")?,
