@@ -5,7 +5,8 @@
 //! and each as a ratio to the baseline, all in one run. Run it with `benches/load.sh`.
 //!
 //! Arguments: `--schemata BIN --baseline BIN [--schemas N] [--subjects M] [--seconds S]
-//! [--clients C] [--dir PARENT]` (PARENT holds the data directory and the fsync probe).
+//! [--clients C] [--dir PARENT] [--only PHASE]` (PARENT holds the data directory and the
+//! fsync probe; `--only` runs the schemata phases whose name contains PHASE, for profiling).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -107,34 +108,45 @@ fn main() {
     // Every schema is new, so the ids are 1..=n.
     let max_id = n;
 
+    let only = arg("--only");
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
     let mut rows: Vec<(&str, Figures)> = Vec::new();
-    rows.push((
-        "get by id",
-        run_load(&addr, clients, secs, move |_, c, r, _| {
-            c.request("GET", &format!("/schemas/ids/{}", 1 + r.below(max_id)), None).expect("get").0
-        }),
-    ));
-    rows.push((
-        "get latest",
-        run_load(&addr, clients, secs, move |_, c, r, _| {
-            c.request("GET", &format!("/subjects/s{}/versions/latest", r.below(m)), None).expect("get").0
-        }),
-    ));
-    rows.push((
-        "lookup",
-        run_load(&addr, clients, secs, move |_, c, r, _| {
-            let i = r.below(n);
-            c.request("POST", &format!("/subjects/s{}", i % m), Some(&schema_body(&bench_schema(i)))).expect("post").0
-        }),
-    ));
-    rows.push((
-        "register existing",
-        run_load(&addr, clients, secs, move |_, c, r, _| {
-            let i = r.below(n);
-            let path = format!("/subjects/s{}/versions", i % m);
-            c.request("POST", &path, Some(&schema_body(&bench_schema(i)))).expect("post").0
-        }),
-    ));
+    if wanted("get by id") {
+        rows.push((
+            "get by id",
+            run_load(&addr, clients, secs, move |_, c, r, _| {
+                c.request("GET", &format!("/schemas/ids/{}", 1 + r.below(max_id)), None).expect("get").0
+            }),
+        ));
+    }
+    if wanted("get latest") {
+        rows.push((
+            "get latest",
+            run_load(&addr, clients, secs, move |_, c, r, _| {
+                c.request("GET", &format!("/subjects/s{}/versions/latest", r.below(m)), None).expect("get").0
+            }),
+        ));
+    }
+    if wanted("lookup") {
+        rows.push((
+            "lookup",
+            run_load(&addr, clients, secs, move |_, c, r, _| {
+                let i = r.below(n);
+                let path = format!("/subjects/s{}", i % m);
+                c.request("POST", &path, Some(&schema_body(&bench_schema(i)))).expect("post").0
+            }),
+        ));
+    }
+    if wanted("register existing") {
+        rows.push((
+            "register existing",
+            run_load(&addr, clients, secs, move |_, c, r, _| {
+                let i = r.below(n);
+                let path = format!("/subjects/s{}/versions", i % m);
+                c.request("POST", &path, Some(&schema_body(&bench_schema(i)))).expect("post").0
+            }),
+        ));
+    }
     let fresh = |base: usize, per_client: usize| {
         move |client: usize, c: &mut Conn, _: &mut Rng, i: usize| {
             let k = base + client * per_client + i;
@@ -142,15 +154,21 @@ fn main() {
             c.request("POST", &path, Some(&schema_body(&bench_schema(k)))).expect("post").0
         }
     };
-    rows.push(("register new, 1 client", run_load(&addr, 1, secs, fresh(10 * n + 1_000_000, 0))));
-    rows.push(("register new", run_load(&addr, clients, secs, fresh(20 * n + 2_000_000, 10_000_000))));
-    rows.push((
-        "compatibility check",
-        run_load(&addr, clients, secs, move |_, c, r, i| {
-            let path = format!("/compatibility/subjects/s{}/versions/latest", r.below(m));
-            c.request("POST", &path, Some(&schema_body(&bench_schema(1_000_000_000 + i)))).expect("post").0
-        }),
-    ));
+    if wanted("register new, 1 client") {
+        rows.push(("register new, 1 client", run_load(&addr, 1, secs, fresh(10 * n + 1_000_000, 0))));
+    }
+    if wanted("register new") {
+        rows.push(("register new", run_load(&addr, clients, secs, fresh(20 * n + 2_000_000, 10_000_000))));
+    }
+    if wanted("compatibility check") {
+        rows.push((
+            "compatibility check",
+            run_load(&addr, clients, secs, move |_, c, r, i| {
+                let path = format!("/compatibility/subjects/s{}/versions/latest", r.below(m));
+                c.request("POST", &path, Some(&schema_body(&bench_schema(1_000_000_000 + i)))).expect("post").0
+            }),
+        ));
+    }
     let rss = rss_bytes(server.0.id());
 
     println!();
@@ -171,7 +189,12 @@ fn main() {
     }
     let new = rows.iter().find(|(name, _)| *name == "register new").map(|(_, f)| f.per_sec).unwrap_or(0.0);
     println!();
-    println!("register new ({clients} clients) / disk fsync rate: {:.2}x ({new:.0} vs {fsyncs:.0}/s)", new / fsyncs);
+    if new > 0.0 {
+        println!(
+            "register new ({clients} clients) / disk fsync rate: {:.2}x ({new:.0} vs {fsyncs:.0}/s)",
+            new / fsyncs
+        );
+    }
     println!("schemata RSS after the run: {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
 }
 

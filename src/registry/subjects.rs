@@ -505,10 +505,14 @@ pub(super) fn latest_live(idx: &Index, subject: &str) -> Option<(u32, VersionSta
     idx.subjects.get(subject)?.iter().rev().find(|(_, s)| !s.deleted).map(|(v, s)| (*v, *s))
 }
 
-/// The newest version of the subject holding exactly this schema.
+/// The newest version of the subject holding exactly this schema. Found through the id's
+/// uses (sorted, usually one) rather than a scan of the subject's versions.
 fn find_in_subject(idx: &Index, subject: &str, record: &SchemaRecord, deleted: bool) -> Option<(u32, VersionState)> {
     let id = *idx.identities.get(&identity(record))?;
-    idx.subjects.get(subject)?.iter().rev().find(|(_, s)| s.id == id && (deleted || !s.deleted)).map(|(v, s)| (*v, *s))
+    let versions = idx.subjects.get(subject)?;
+    idx.usages.get(&id)?.iter().rev().filter(|(s, _)| s == subject).find_map(|(_, v)| {
+        versions.get(v).filter(|state| state.id == id && (deleted || !state.deleted)).map(|state| (*v, *state))
+    })
 }
 
 /// The version holding this schema exactly, else (Confluent's `canLookup`) one that differs
@@ -517,7 +521,7 @@ fn match_in_subject(idx: &Index, subject: &str, record: &SchemaRecord, deleted: 
     if let Some(found) = find_in_subject(idx, subject, record, deleted) {
         return Some(found);
     }
-    if metadata::has_confluent_version(record.metadata.as_ref()) {
+    if metadata::has_confluent_version(record.metadata.as_ref()) || idx.with_confluent_version == 0 {
         return None;
     }
     let wanted = metadata::without_confluent_version(record.metadata.as_ref());

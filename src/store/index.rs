@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use sha2::{Digest, Sha256};
 
 use crate::registry::contexts::context_of;
+use crate::registry::metadata::has_confluent_version;
 use crate::registry::model::{Config, Mode, SchemaRecord, Scope, VersionState};
 use crate::schema::ParsedSchema;
 
@@ -66,6 +67,9 @@ pub struct Index {
     pub referrers: HashMap<(String, u32), BTreeSet<u32>>,
     /// Every context that ever held a subject, sorted (the default context included once used).
     pub contexts: BTreeSet<String>,
+    /// How many stored schemas carry a `confluent:version` property: while none does, a
+    /// registration need not scan the subject for a version differing only by it.
+    pub with_confluent_version: usize,
 }
 
 impl Index {
@@ -93,6 +97,9 @@ impl Index {
                     }
                 }
                 self.identities.insert(stored.identity, id);
+                if has_confluent_version(stored.record.metadata.as_ref()) {
+                    self.with_confluent_version += 1;
+                }
                 self.schemas.insert(id, stored);
                 self.next_id = self.next_id.max(id + 1);
             }
@@ -144,6 +151,9 @@ impl Index {
 
     fn remove_schema(&mut self, id: u32) {
         if let Some(old) = self.schemas.remove(&id) {
+            if has_confluent_version(old.record.metadata.as_ref()) {
+                self.with_confluent_version -= 1;
+            }
             if self.identities.get(&old.identity) == Some(&id) {
                 self.identities.remove(&old.identity);
             }
