@@ -138,15 +138,16 @@ pub fn resource(path: &str) -> actix_web::Resource {
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     root::routes(cfg);
-    contexts::routes(cfg, data_routes);
+    // actix tries routes in order, matching each pattern: the hottest paths go first.
     data_routes(cfg);
+    contexts::routes(cfg, data_routes);
     cfg.default_service(web::to(not_found));
 }
 
 /// The routes that are also served under the `/contexts/{context}` prefix.
 fn data_routes(cfg: &mut web::ServiceConfig) {
-    subjects::routes(cfg);
     schemas::routes(cfg);
+    subjects::routes(cfg);
     config::routes(cfg);
     compatibility::routes(cfg);
 }

@@ -52,8 +52,14 @@ async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult 
     let input = body::schema_input(&body::json(&req, &payload, "register.arg5")?)?;
     let normalize = Params::from(&req).flag("normalize");
     let s = data_subject(&req, &reg)?;
-    let registry = reg.get_ref().clone();
-    let out = blocking(move || registry.register(&s, &input, normalize)).await?;
+    // A re-registration writes nothing: answered here; only a real write waits on a thread.
+    let out = match reg.register_without_writing(&s, &input, normalize) {
+        Some(out) => out?,
+        None => {
+            let registry = reg.get_ref().clone();
+            blocking(move || registry.register_writing(&s, &input, normalize)).await?
+        }
+    };
     match out.full {
         Some(sv) => reply(&req, &render::registered(&sv)),
         None => reply(&req, &json!({ "id": out.id })),

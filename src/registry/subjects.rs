@@ -92,13 +92,39 @@ impl Registry {
 
     /// POST /subjects/{subject}/versions.
     pub fn register(&self, subject: &str, input: &SchemaInput, normalize: bool) -> Result<Registered> {
+        self.check_register(subject, input)?;
+        self.store.write(|idx| self.plan_register(idx, subject, input, normalize))
+    }
+
+    /// A registration's answer when it writes nothing (the schema is already there, or it is
+    /// refused); `None` when it must write: then call `register_writing`. The split lets the
+    /// HTTP layer answer re-registrations without a hop to a blocking thread.
+    pub fn register_without_writing(
+        &self,
+        subject: &str,
+        input: &SchemaInput,
+        normalize: bool,
+    ) -> Option<Result<Registered>> {
+        if let Err(e) = self.check_register(subject, input) {
+            return Some(Err(e));
+        }
+        self.store.answer_without_writing(|idx| self.plan_register(idx, subject, input, normalize))
+    }
+
+    /// `register` after `register_without_writing` answered `None`.
+    pub fn register_writing(&self, subject: &str, input: &SchemaInput, normalize: bool) -> Result<Registered> {
+        self.check_register(subject, input)?;
+        self.store.write_queued(|idx| self.plan_register(idx, subject, input, normalize))
+    }
+
+    fn check_register(&self, subject: &str, input: &SchemaInput) -> Result<()> {
         if !valid_subject(subject) {
             return Err(RegistryError::InvalidSubject(subject.to_string()));
         }
         if input.schema.as_ref().is_some_and(|s| s.len() > self.settings.max_schema_bytes) {
             return Err(RegistryError::SchemaTooLarge);
         }
-        self.store.write(|idx| self.plan_register(idx, subject, input, normalize))
+        Ok(())
     }
 
     fn plan_register(

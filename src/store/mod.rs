@@ -178,13 +178,26 @@ impl Store {
     /// each write sees every write queued before it, exactly as if writes ran one at a time;
     /// its changes then wait for a group commit. If that commit fails, this write fails too.
     pub fn write<T>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>) -> Result<T> {
-        {
-            let published = self.index.read();
-            let (changes, answer) = plan(&published)?;
-            if changes.is_empty() {
-                return Ok(answer);
-            }
+        match self.answer_without_writing(&plan) {
+            Some(answer) => answer,
+            None => self.write_queued(plan),
         }
+    }
+
+    /// The answer of `plan` against the published state when it changes nothing (or fails);
+    /// `None` when it would write. Never blocks on the disk, so async handlers may call it
+    /// and leave only real writes to a blocking thread.
+    pub fn answer_without_writing<T>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>) -> Option<Result<T>> {
+        match plan(&self.index.read()) {
+            Ok((changes, answer)) if changes.is_empty() => Some(Ok(answer)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The writing half of `write`: plans against the head state and waits for the group
+    /// commit, without first trying the published state.
+    pub fn write_queued<T>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>) -> Result<T> {
         let mut w = self.writer.lock();
         if w.head.is_none() {
             w.head = Some(self.index.read().clone());
