@@ -5,7 +5,8 @@
 //! and 1,000 versions of one subject. Data directories are written through the library API
 //! (`Registry` over `Store`) from 64 threads. Run it with `benches/scale.sh`.
 //!
-//! Arguments: `--schemata BIN [--dir PARENT]`.
+//! Arguments: `--schemata BIN [--dir PARENT] [--keep]` (`--keep` leaves the data directories
+//! in PARENT, e.g. to profile a start).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -74,6 +75,9 @@ fn main() {
     let parent = tempfile::TempDir::new_in(arg("--dir").unwrap_or_else(|| std::env::temp_dir().display().to_string()))
         .expect("temp dir");
     let settings = Settings { default_level: Level::Backward, ..Settings::default() };
+    if std::env::args().any(|a| a == "--keep") {
+        println!("data directories kept in {}", parent.path().display());
+    }
 
     // Start-up and memory.
     let empty = parent.path().join("empty");
@@ -157,6 +161,9 @@ fn main() {
             check.as_secs_f64() * 1e6 / k as f64,
             ms(register)
         );
+    }
+    if std::env::args().any(|a| a == "--keep") {
+        let _ = parent.keep();
     }
 }
 
