@@ -7,6 +7,7 @@ use super::{body, contexts, render, reply, reply_raw, resource, ApiResult, Param
 use crate::registry::error::RegistryError;
 use crate::registry::parse_version;
 use crate::registry::subjects::Visibility;
+use crate::store::Planned;
 
 /// The `{subject}` path segment, percent-decoded (a subject may hold `/` as `%2F`), in the
 /// context of a `/contexts/{context}/...` URL.
@@ -53,11 +54,11 @@ async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult 
     let normalize = Params::from(&req).flag("normalize");
     let s = data_subject(&req, &reg)?;
     // A re-registration writes nothing: answered here; only a real write waits on a thread.
-    let out = match reg.register_without_writing(&s, &input, normalize) {
-        Some(out) => out?,
-        None => {
+    let out = match reg.register_planned(&s, &input, normalize) {
+        Planned::Answered(out) => out?,
+        Planned::Write(pending) => {
             let registry = reg.get_ref().clone();
-            blocking(move || registry.register_writing(&s, &input, normalize)).await?
+            blocking(move || registry.register_writing(&s, &input, normalize, pending)).await?
         }
     };
     match out.full {

@@ -10,7 +10,7 @@ use super::error::{RegistryError, Result};
 use super::model::{Mode, Reference, SchemaRecord, Scope, VersionState};
 use super::{input_type, metadata, reference_texts, valid_subject, Registry, SchemaInput, SubjectVersion};
 use crate::schema::{ParseOptions, ParsedSchema};
-use crate::store::{index::identity, Change, Index};
+use crate::store::{index::identity, Change, Index, Pending, Planned};
 
 /// What a registration answered.
 #[derive(Debug)]
@@ -96,25 +96,26 @@ impl Registry {
         self.store.write(|idx| self.plan_register(idx, subject, input, normalize))
     }
 
-    /// A registration's answer when it writes nothing (the schema is already there, or it is
-    /// refused); `None` when it must write: then call `register_writing`. The split lets the
-    /// HTTP layer answer re-registrations without a hop to a blocking thread.
-    pub fn register_without_writing(
+    /// A registration planned against the published state: answered when it writes nothing
+    /// (the schema is already there, or it is refused), else to be finished by
+    /// `register_writing`. The split lets the HTTP layer answer re-registrations without a hop
+    /// to a blocking thread, and the plan is reused when no other write came between.
+    pub fn register_planned(&self, subject: &str, input: &SchemaInput, normalize: bool) -> Planned<Registered> {
+        if let Err(e) = self.check_register(subject, input) {
+            return Planned::Answered(Err(e));
+        }
+        self.store.plan_published(|idx| self.plan_register(idx, subject, input, normalize))
+    }
+
+    /// `register` after `register_planned` found a write to make.
+    pub fn register_writing(
         &self,
         subject: &str,
         input: &SchemaInput,
         normalize: bool,
-    ) -> Option<Result<Registered>> {
-        if let Err(e) = self.check_register(subject, input) {
-            return Some(Err(e));
-        }
-        self.store.answer_without_writing(|idx| self.plan_register(idx, subject, input, normalize))
-    }
-
-    /// `register` after `register_without_writing` answered `None`.
-    pub fn register_writing(&self, subject: &str, input: &SchemaInput, normalize: bool) -> Result<Registered> {
-        self.check_register(subject, input)?;
-        self.store.write_queued(|idx| self.plan_register(idx, subject, input, normalize))
+        pending: Pending<Registered>,
+    ) -> Result<Registered> {
+        self.store.write_queued(|idx| self.plan_register(idx, subject, input, normalize), Some(pending))
     }
 
     fn check_register(&self, subject: &str, input: &SchemaInput) -> Result<()> {

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use fs2::FileExt;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::{Condvar, Mutex, RwLock, RwLockReadGuard};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -58,8 +59,25 @@ pub struct Store {
     writer: Mutex<Writer>,
     /// Signalled when a commit ends, for the writers waiting on it.
     committed: Condvar,
+    /// How many commits were published; bumped under the writer lock and the index lock.
+    published: AtomicU64,
     /// Held for the life of the store so that a second instance cannot open the directory.
     _lock: File,
+}
+
+/// What `Store::plan_published` found.
+pub enum Planned<T> {
+    /// The plan writes nothing (or failed): its answer stands as is.
+    Answered(Result<T>),
+    /// The plan writes: hand it to `Store::write_queued`.
+    Write(Pending<T>),
+}
+
+/// A plan made against the published state, reusable while that is still the head state.
+pub struct Pending<T> {
+    generation: u64,
+    changes: Vec<Change>,
+    answer: T,
 }
 
 /// The write queue, under `Store::writer`.
@@ -79,7 +97,7 @@ struct Writer {
 
 const NEXT_ID: &[u8] = b"next_id";
 /// sled's page cache size.
-const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+const CACHE_BYTES: u64 = 1024 * 1024;
 const FORMAT: &[u8] = b"format_version";
 
 impl Store {
@@ -103,6 +121,7 @@ impl Store {
             index: RwLock::new(Index::default()),
             writer: Mutex::new(Writer::default()),
             committed: Condvar::new(),
+            published: AtomicU64::new(0),
             _lock: lock,
         };
         store.check_format(dir)?;
@@ -174,36 +193,50 @@ impl Store {
     ///
     /// `plan` first runs against the published (durable) state without the writer lock: a
     /// plan that changes nothing (a re-registration, a refusal) is answered from there. A plan
-    /// that changes something runs again under the writer lock against the head state, so
-    /// each write sees every write queued before it, exactly as if writes ran one at a time;
-    /// its changes then wait for a group commit. If that commit fails, this write fails too.
+    /// that changes something is used as is when no other write is queued or committing and
+    /// nothing was published since (the head state is then the state it saw); otherwise it
+    /// runs again under the writer lock against the head state. Either way each write sees
+    /// every write queued before it, exactly as if writes ran one at a time; its changes then
+    /// wait for a group commit. If that commit fails, this write fails too.
     pub fn write<T>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>) -> Result<T> {
-        match self.answer_without_writing(&plan) {
-            Some(answer) => answer,
-            None => self.write_queued(plan),
+        match self.plan_published(&plan) {
+            Planned::Answered(answer) => answer,
+            Planned::Write(pending) => self.write_queued(plan, Some(pending)),
         }
     }
 
-    /// The answer of `plan` against the published state when it changes nothing (or fails);
-    /// `None` when it would write. Never blocks on the disk, so async handlers may call it
-    /// and leave only real writes to a blocking thread.
-    pub fn answer_without_writing<T>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>) -> Option<Result<T>> {
-        match plan(&self.index.read()) {
-            Ok((changes, answer)) if changes.is_empty() => Some(Ok(answer)),
-            Ok(_) => None,
-            Err(e) => Some(Err(e)),
+    /// Runs `plan` against the published state. Never blocks on the disk, so async handlers
+    /// may call it and leave only real writes (`write_queued`) to a blocking thread.
+    pub fn plan_published<T>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>) -> Planned<T> {
+        let index = self.index.read();
+        let generation = self.published.load(Ordering::Acquire);
+        match plan(&index) {
+            Ok((changes, answer)) if changes.is_empty() => Planned::Answered(Ok(answer)),
+            Ok((changes, answer)) => Planned::Write(Pending { generation, changes, answer }),
+            Err(e) => Planned::Answered(Err(e)),
         }
     }
 
-    /// The writing half of `write`: plans against the head state and waits for the group
-    /// commit, without first trying the published state.
-    pub fn write_queued<T>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>) -> Result<T> {
+    /// The writing half of `write`: plans against the head state (or takes `pending` when
+    /// the head is still the state it was planned on) and waits for the group commit.
+    pub fn write_queued<T>(
+        &self,
+        plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>,
+        pending: Option<Pending<T>>,
+    ) -> Result<T> {
         let mut w = self.writer.lock();
         if w.head.is_none() {
             w.head = Some(self.index.read().clone());
         }
+        // With nothing queued or committing, head == published; `published` only moves under
+        // the writer lock, so an unchanged count means an unchanged state.
+        let idle = w.queue.is_empty() && !w.committing;
+        let fresh = pending.filter(|p| idle && p.generation == self.published.load(Ordering::Acquire));
         let head = w.head.as_mut().expect("head set above");
-        let (changes, answer) = plan(head)?;
+        let (changes, answer) = match fresh {
+            Some(p) => (p.changes, p.answer),
+            None => plan(head)?,
+        };
         for change in &changes {
             head.apply_sharing(change.clone(), None);
         }
@@ -229,6 +262,7 @@ impl Store {
                     let w = &mut *w;
                     let head = w.head.as_ref();
                     let mut index = self.index.write();
+                    self.published.fetch_add(1, Ordering::AcqRel);
                     for (t, changes) in batch {
                         for change in changes {
                             index.apply_sharing(change, head);
