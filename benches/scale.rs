@@ -107,8 +107,16 @@ fn main() {
             disk as f64 / 1048576.0,
             built.as_secs_f64()
         );
+        // The first write clones the index into the writer's head state (see `Store::write`).
+        let mut c = Conn::open(&addr).expect("connect");
+        c.ok("POST", "/subjects/one-more/versions", Some(&schema_body(&bench_schema(n + 1))));
+        let written = rss_bytes(child.id());
+        println!(
+            "  after one write: RSS {:.1} MiB, {:.0} B/schema beyond the empty server",
+            written as f64 / 1048576.0,
+            (written as f64 - rss_empty as f64) / n as f64
+        );
         if n == 100_000 {
-            let mut c = Conn::open(&addr).expect("connect");
             for path in [
                 "/subjects",
                 "/subjects?offset=50000&limit=100",
