@@ -71,7 +71,7 @@ impl Registry {
                 if filter.latest_only { visible.next_back().into_iter().collect() } else { visible.collect() };
             for (&v, &state) in chosen {
                 if let Some(rule_type) = &filter.rule_type {
-                    if !has_rule_type(&idx.schemas[&state.id].record.rule_set, rule_type) {
+                    if !has_rule_type(idx.schemas[&state.id].record.rule_set.as_deref(), rule_type) {
                         continue;
                     }
                 }
@@ -82,7 +82,7 @@ impl Registry {
     }
 }
 
-fn has_rule_type(rule_set: &Option<serde_json::Value>, rule_type: &str) -> bool {
+fn has_rule_type(rule_set: Option<&serde_json::Value>, rule_type: &str) -> bool {
     let Some(rs) = rule_set else { return false };
     ["migrationRules", "domainRules", "encodingRules"].iter().any(|kind| {
         rs.get(kind)

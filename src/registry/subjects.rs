@@ -84,8 +84,8 @@ impl Registry {
             schema_type,
             schema: parsed.canonical().to_string(),
             references,
-            metadata: input.metadata.clone().map(metadata::normalize),
-            rule_set: input.rule_set.clone(),
+            metadata: input.metadata.clone().map(|m| Box::new(metadata::normalize(m))),
+            rule_set: input.rule_set.clone().map(Box::new),
         };
         Ok(Prepared { record, parsed: Arc::new(parsed) })
     }
@@ -223,9 +223,10 @@ impl Registry {
             }
             record.metadata = metadata::merge(
                 config.default_metadata.as_ref(),
-                record.metadata.as_ref(),
+                record.metadata.as_deref(),
                 config.override_metadata.as_ref(),
-            );
+            )
+            .map(Box::new);
         }
 
         // The same schema may already be a live version once metadata is settled.
@@ -237,12 +238,12 @@ impl Registry {
                 }
             }
         }
-        if mode != Mode::Import && metadata::has_confluent_version(record.metadata.as_ref()) {
+        if mode != Mode::Import && metadata::has_confluent_version(record.metadata.as_deref()) {
             metadata::set_confluent_version(&mut record.metadata, version);
         }
 
         if mode != Mode::Import {
-            let messages = self.check_against_subject(idx, subject, &prepared.parsed, record.metadata.as_ref())?;
+            let messages = self.check_against_subject(idx, subject, &prepared.parsed, record.metadata.as_deref())?;
             if !messages.is_empty() {
                 return Err(RegistryError::Incompatible { subject: subject.to_string(), messages });
             }
@@ -548,18 +549,18 @@ fn match_in_subject(idx: &Index, subject: &str, record: &SchemaRecord, deleted: 
     if let Some(found) = find_in_subject(idx, subject, record, deleted) {
         return Some(found);
     }
-    if metadata::has_confluent_version(record.metadata.as_ref()) || idx.with_confluent_version == 0 {
+    if metadata::has_confluent_version(record.metadata.as_deref()) || idx.with_confluent_version == 0 {
         return None;
     }
-    let wanted = metadata::without_confluent_version(record.metadata.as_ref());
+    let wanted = metadata::without_confluent_version(record.metadata.as_deref());
     idx.subjects.get(subject)?.iter().rev().filter(|(_, s)| deleted || !s.deleted).find_map(|(v, s)| {
         let stored = &idx.schemas[&s.id].record;
-        let same = metadata::has_confluent_version(stored.metadata.as_ref())
+        let same = metadata::has_confluent_version(stored.metadata.as_deref())
             && stored.schema_type == record.schema_type
             && stored.schema == record.schema
             && stored.references == record.references
             && stored.rule_set == record.rule_set
-            && metadata::without_confluent_version(stored.metadata.as_ref()) == wanted;
+            && metadata::without_confluent_version(stored.metadata.as_deref()) == wanted;
         same.then_some((*v, *s))
     })
 }

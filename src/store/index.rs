@@ -13,6 +13,8 @@ use crate::registry::model::{Config, Mode, SchemaRecord, Scope, VersionState};
 use crate::schema::ParsedSchema;
 
 /// One mutation of the registry's state. A write is a list of these, committed atomically.
+// Changes live only for the length of one write, a handful at a time: their size is moot.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Change {
     PutSchema(u32, SchemaRecord),
@@ -97,7 +99,7 @@ impl Index {
                     }
                 }
                 self.identities.insert(stored.identity, id);
-                if has_confluent_version(stored.record.metadata.as_ref()) {
+                if has_confluent_version(stored.record.metadata.as_deref()) {
                     self.with_confluent_version += 1;
                 }
                 self.schemas.insert(id, stored);
@@ -151,7 +153,7 @@ impl Index {
 
     fn remove_schema(&mut self, id: u32) {
         if let Some(old) = self.schemas.remove(&id) {
-            if has_confluent_version(old.record.metadata.as_ref()) {
+            if has_confluent_version(old.record.metadata.as_deref()) {
                 self.with_confluent_version -= 1;
             }
             if self.identities.get(&old.identity) == Some(&id) {
