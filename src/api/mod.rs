@@ -21,7 +21,7 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::registry::error::RegistryError;
-use crate::registry::Registry;
+use crate::registry::{Page, Registry};
 
 pub type Reg = web::Data<Arc<Registry>>;
 pub type ApiResult = Result<HttpResponse, RegistryError>;
@@ -113,12 +113,18 @@ impl Params {
 
     /// Applies `offset` and `limit` (-1 or absent = `max`) to a listing.
     pub fn page<T>(&self, items: Vec<T>, max: usize) -> Result<Vec<T>, RegistryError> {
+        let page = self.range(max)?;
+        Ok(items.into_iter().skip(page.offset).take(page.limit).collect())
+    }
+
+    /// `offset` and `limit` (-1 or absent = `max`), for listings paged as they are built.
+    pub fn range(&self, max: usize) -> Result<Page, RegistryError> {
         let offset = self.int("offset", 0)?.max(0) as usize;
         let limit = match self.int("limit", -1)? {
             l if l <= 0 => max,
             l => (l as usize).min(max),
         };
-        Ok(items.into_iter().skip(offset).take(limit).collect())
+        Ok(Page { offset, limit })
     }
 }
 

@@ -49,9 +49,9 @@ async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
         rule_type: p.get("ruleType").filter(|t| !t.is_empty()).map(str::to_string),
     };
     let aliases = if p.flag("aliases") { reg.aliases() } else { Default::default() };
-    // Paged before rendering: a page of 100 out of 100k renders 100 entities, not 100k.
-    let schemas: Vec<_> = p
-        .page(reg.list_schemas(&filter), 1000)?
+    // Paged as it is built: a page of 100 out of 100k builds and renders 100 entities.
+    let schemas: Vec<_> = reg
+        .list_schemas(&filter, p.range(1000)?)
         .iter()
         .map(|sv| {
             let mut entry = render::subject_version(sv);

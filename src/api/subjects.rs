@@ -39,8 +39,9 @@ pub async fn blocking<T: Send + 'static>(
 
 async fn list_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
-    let subjects = reg.list_subjects(contexts::prefix_param(&req, &p)?.as_deref(), visibility(&p));
-    reply(&req, &p.page(subjects, usize::MAX)?)
+    let subjects =
+        reg.list_subjects(contexts::prefix_param(&req, &p)?.as_deref(), visibility(&p), p.range(usize::MAX)?);
+    reply(&req, &subjects)
 }
 
 async fn list_versions(req: HttpRequest, reg: Reg) -> ApiResult {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::contexts::{context_of, is_context_scope};
 use super::error::{RegistryError, Result};
 use super::model::{Mode, Reference, SchemaRecord, Scope, VersionState};
-use super::{input_type, metadata, reference_texts, valid_subject, Registry, SchemaInput, SubjectVersion};
+use super::{input_type, metadata, reference_texts, valid_subject, Page, Registry, SchemaInput, SubjectVersion};
 use crate::schema::{ParseOptions, ParsedSchema};
 use crate::store::{index::identity, Change, Index, Pending, Planned};
 
@@ -355,13 +355,15 @@ impl Registry {
     }
 
     /// GET /subjects.
-    pub fn list_subjects(&self, prefix: Option<&str>, visible: Visibility) -> Vec<String> {
+    pub fn list_subjects(&self, prefix: Option<&str>, visible: Visibility, page: Page) -> Vec<String> {
         let idx = self.store.read();
         let prefix = prefix.filter(|p| *p != ":*:").unwrap_or("");
         idx.subjects
             .range(prefix.to_string()..)
             .take_while(|(s, _)| s.starts_with(prefix))
             .filter(|(_, vs)| vs.values().any(|s| visible.shows(s)))
+            .skip(page.offset)
+            .take(page.limit)
             .map(|(s, _)| s.clone())
             .collect()
     }
