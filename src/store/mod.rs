@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use fs2::FileExt;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex, RwLock, RwLockReadGuard};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -80,14 +81,21 @@ pub struct Pending<T> {
     answer: T,
 }
 
+/// Planned writes by ticket, in plan order.
+type Batch = Vec<(u64, Vec<Change>)>;
+
 /// The write queue, under `Store::writer`.
 #[derive(Default)]
 struct Writer {
-    /// The published index plus every queued or committing change: what the next plan sees.
-    /// Cloned from the published index on the first write and after a failed commit.
+    /// The published index plus every committing and queued change: what a plan sees when
+    /// other writes are in flight. Built (a clone of the index, sharing the schemas) only
+    /// when first needed that way, so a server whose writes never overlap has none; dropped
+    /// after a failed commit.
     head: Option<Index>,
     /// Planned writes waiting for the next commit, in plan order.
-    queue: Vec<(u64, Vec<Change>)>,
+    queue: Batch,
+    /// The writes being committed, in plan order; shared with the committing writer.
+    committing_batch: Option<Arc<Batch>>,
     next_ticket: u64,
     /// True while one writer runs a commit with the lock released.
     committing: bool,
@@ -225,20 +233,18 @@ impl Store {
         pending: Option<Pending<T>>,
     ) -> Result<T> {
         let mut w = self.writer.lock();
-        if w.head.is_none() {
-            w.head = Some(self.index.read().clone());
-        }
-        // With nothing queued or committing, head == published; `published` only moves under
-        // the writer lock, so an unchanged count means an unchanged state.
+        // With nothing queued or committing, the head state is the published one; `published`
+        // only moves under the writer lock, so an unchanged count means an unchanged state.
         let idle = w.queue.is_empty() && !w.committing;
         let fresh = pending.filter(|p| idle && p.generation == self.published.load(Ordering::Acquire));
-        let head = w.head.as_mut().expect("head set above");
         let (changes, answer) = match fresh {
             Some(p) => (p.changes, p.answer),
-            None => plan(head)?,
+            None => plan(self.head(&mut w))?,
         };
-        for change in &changes {
-            head.apply_sharing(change.clone(), None);
+        if let Some(head) = w.head.as_mut() {
+            for change in &changes {
+                head.apply_sharing(change.clone(), None);
+            }
         }
         // Queued even when empty: the answer may rest on queued writes, so it waits for them.
         let ticket = w.next_ticket;
@@ -253,29 +259,31 @@ impl Store {
                 continue;
             }
             w.committing = true;
-            let batch = std::mem::take(&mut w.queue);
+            let batch = Arc::new(std::mem::take(&mut w.queue));
+            w.committing_batch = Some(batch.clone());
             let result = parking_lot::MutexGuard::unlocked(&mut w, || {
                 self.persist(batch.iter().flat_map(|(_, changes)| changes))
             });
+            w.committing_batch = None;
             match result {
                 Ok(()) => {
                     let w = &mut *w;
                     let head = w.head.as_ref();
                     let mut index = self.index.write();
                     self.published.fetch_add(1, Ordering::AcqRel);
-                    for (t, changes) in batch {
+                    for (t, changes) in batch.iter() {
                         for change in changes {
-                            index.apply_sharing(change, head);
+                            index.apply_sharing(change.clone(), head);
                         }
-                        w.outcomes.insert(t, Ok(()));
+                        w.outcomes.insert(*t, Ok(()));
                     }
                 }
                 Err(e) => {
                     // Writes queued meanwhile were planned on top of the failed ones: fail
                     // them too, and plan again from the published state.
                     let later = std::mem::take(&mut w.queue);
-                    for (t, _) in batch.into_iter().chain(later) {
-                        w.outcomes.insert(t, Err(e.clone()));
+                    for (t, _) in batch.iter().chain(&later) {
+                        w.outcomes.insert(*t, Err(e.clone()));
                     }
                     w.head = None;
                 }
@@ -283,6 +291,22 @@ impl Store {
             w.committing = false;
             self.committed.notify_all();
         }
+    }
+
+    /// The head state, built when first needed: the published index plus the committing and
+    /// the queued changes (all of them, as the head would have had them applied).
+    fn head<'a>(&self, w: &'a mut Writer) -> &'a mut Index {
+        if w.head.is_none() {
+            let mut head = self.index.read().clone();
+            let committing = w.committing_batch.iter().flat_map(|b| b.iter());
+            for (_, changes) in committing.chain(&w.queue) {
+                for change in changes {
+                    head.apply_sharing(change.clone(), None);
+                }
+            }
+            w.head = Some(head);
+        }
+        w.head.as_mut().expect("head built above")
     }
 
     /// Commits `changes` in one transaction across the trees and flushes them to disk.
