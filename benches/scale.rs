@@ -107,14 +107,33 @@ fn main() {
             disk as f64 / 1048576.0,
             built.as_secs_f64()
         );
-        // The first write clones the index into the writer's head state (see `Store::write`).
+        // A lone write plans on the published index; overlapping writes make the writer
+        // build its head state, a second copy of the index's maps (see `Store::write`).
         let mut c = Conn::open(&addr).expect("connect");
         c.ok("POST", "/subjects/one-more/versions", Some(&schema_body(&bench_schema(n + 1))));
-        let written = rss_bytes(child.id());
+        let one = rss_bytes(child.id());
+        let writers: Vec<_> = (0..64)
+            .map(|w| {
+                let addr = addr.clone();
+                std::thread::spawn(move || {
+                    let mut c = Conn::open(&addr).expect("connect");
+                    for k in 0..4 {
+                        let body = schema_body(&bench_schema(n + 2 + w * 4 + k));
+                        c.ok("POST", &format!("/subjects/more-{w}/versions"), Some(&body));
+                    }
+                })
+            })
+            .collect();
+        writers.into_iter().for_each(|t| t.join().expect("writer"));
+        let overlapped = rss_bytes(child.id());
+        let per = |rss: u64| (rss as f64 - rss_empty as f64) / n as f64;
         println!(
-            "  after one write: RSS {:.1} MiB, {:.0} B/schema beyond the empty server",
-            written as f64 / 1048576.0,
-            (written as f64 - rss_empty as f64) / n as f64
+            "  after one write: RSS {:.1} MiB ({:.0} B/schema); after 256 writes from 64 clients: RSS {:.1} MiB \
+             ({:.0} B/schema)",
+            one as f64 / 1048576.0,
+            per(one),
+            overlapped as f64 / 1048576.0,
+            per(overlapped)
         );
         if n == 100_000 {
             for path in [
