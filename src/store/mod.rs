@@ -3,7 +3,7 @@
 //! Writes are planned one at a time and committed in groups (group commit): a write computes
 //! its `Change`s against the writer's head state (the published index plus every write queued
 //! before it), and whichever writer finds no commit running takes every queued write, commits
-//! them in one sled transaction across the trees, flushes sled to disk once, and only then
+//! them in one sled transaction across the trees, flushes and fsyncs it once, and only then
 //! publishes them to the index and wakes their writers. So an answered write is on disk, one
 //! fsync serves many concurrent writers, a failed commit fails every write in it (and the ones
 //! planned on top of it) and leaves disk and index untouched, and readers never see a state
@@ -15,7 +15,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use fs2::FileExt;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -64,6 +64,11 @@ pub struct Store {
     published: AtomicU64,
     /// Held for the life of the store so that a second instance cannot open the directory.
     _lock: File,
+    /// sled's log file and blob directory, synced after each flush (see `sync_to_disk`).
+    log_file: File,
+    blob_dir: PathBuf,
+    /// Blob files already synced, so that each is synced once.
+    synced_blobs: Mutex<HashSet<std::ffi::OsString>>,
 }
 
 /// What `Store::plan_published` found.
@@ -117,6 +122,7 @@ impl Store {
         // Every read is served by the index, so sled's page cache only serves writes: a small
         // one keeps the pages read while loading from staying resident (default: 1 GiB).
         let db = sled::Config::new().path(dir.join("db")).cache_capacity(CACHE_BYTES).open().map_err(db_err)?;
+        let log_file = File::open(dir.join("db").join("db")).map_err(|e| OpenError::Directory(dir.into(), e))?;
         let tree = |name: &str| db.open_tree(name).map_err(db_err);
         let store = Store {
             schemas: tree("schemas")?,
@@ -131,6 +137,9 @@ impl Store {
             committed: Condvar::new(),
             published: AtomicU64::new(0),
             _lock: lock,
+            log_file,
+            blob_dir: dir.join("db").join("blobs"),
+            synced_blobs: Mutex::new(HashSet::new()),
         };
         store.check_format(dir)?;
         let index = store.load().map_err(|e| OpenError::Corrupt(dir.into(), e))?;
@@ -357,6 +366,38 @@ impl Store {
             TransactionError::Storage(e) => RegistryError::from(e),
         })?;
         self.db.flush()?;
+        self.sync_to_disk().map_err(|e| RegistryError::Store(e.to_string()))
+    }
+
+    /// sled 0.34's `flush` ends with `sync_file_range` on Linux, which survives a crash of
+    /// the process but neither flushes the drive's cache nor syncs file metadata, and it
+    /// writes large items to blob files without any sync. So after each flush: fdatasync the
+    /// log, fsync every blob file not yet synced and the blob directory. One group commit
+    /// pays this once for all its writes.
+    fn sync_to_disk(&self) -> std::io::Result<()> {
+        self.log_file.sync_data()?;
+        let mut synced = self.synced_blobs.lock();
+        let mut new_blob = false;
+        let mut present = HashSet::new();
+        for entry in std::fs::read_dir(&self.blob_dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if !synced.contains(&name) {
+                match File::open(entry.path()) {
+                    Ok(f) => f.sync_all()?,
+                    // sled removed it meanwhile: nothing of it to keep.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                }
+                new_blob = true;
+            }
+            present.insert(name);
+        }
+        if new_blob {
+            File::open(&self.blob_dir)?.sync_all()?;
+        }
+        // Forget blobs sled has removed.
+        *synced = present;
         Ok(())
     }
 
