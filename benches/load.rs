@@ -64,6 +64,7 @@ fn main() {
 
     println!("machine: {} cores; {n} schemas in {m} subjects; {clients} clients; {secs:?} per phase", cores());
     let fsyncs = fsync_rate(parent.path(), Duration::from_secs(3));
+    let fsyncs_first = fsyncs;
     println!("disk: {fsyncs:.0} write+fdatasync/s from one writer in the data directory's filesystem");
 
     // The ceiling.
@@ -157,6 +158,10 @@ fn main() {
     if wanted("register new, 1 client") {
         rows.push(("register new, 1 client", run_load(&addr, 1, secs, fresh(10 * n + 1_000_000, 0))));
     }
+    // The disk is shared and its rate drifts: measure it again next to register-new and
+    // compare against the better of the two figures.
+    let fsyncs_again = fsync_rate(parent.path(), Duration::from_secs(3));
+    let fsyncs = fsyncs.max(fsyncs_again);
     if wanted("register new") {
         rows.push(("register new", run_load(&addr, clients, secs, fresh(20 * n + 2_000_000, 10_000_000))));
     }
@@ -191,7 +196,8 @@ fn main() {
     println!();
     if new > 0.0 {
         println!(
-            "register new ({clients} clients) / disk fsync rate: {:.2}x ({new:.0} vs {fsyncs:.0}/s)",
+            "register new ({clients} clients) / disk fsync rate: {:.2}x ({new:.0} vs {fsyncs:.0}/s, the better of \
+             {fsyncs_first:.0} at the start and {fsyncs_again:.0} just before)",
             new / fsyncs
         );
     }
