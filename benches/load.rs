@@ -34,16 +34,22 @@ fn num(name: &str, default: usize) -> usize {
     arg(name).map(|v| v.parse().unwrap_or_else(|_| panic!("{name} {v}: not a number"))).unwrap_or(default)
 }
 
-/// Small appends, each followed by fdatasync, from one writer for `duration`: the rate a
-/// store that syncs every write alone could reach at best.
+/// Small writes, each followed by fdatasync, from one writer for `duration`: the rate a
+/// store that syncs every write alone could reach at best. The writes overwrite a file
+/// allocated and synced beforehand, as sled writes into its preallocated log segments, so
+/// no sync has to commit a change of file size (which would make the disk look slower).
 fn fsync_rate(dir: &Path, duration: Duration) -> f64 {
+    use std::os::unix::fs::FileExt;
+    const SPAN: u64 = 4 << 20;
     let path = dir.join("fsync-probe");
     let mut f = std::fs::File::create(&path).expect("probe file");
+    f.write_all(&vec![0u8; SPAN as usize]).expect("allocate");
+    f.sync_all().expect("fsync");
     let record = [b'x'; 128];
     let t = Instant::now();
     let mut n = 0u64;
     while t.elapsed() < duration {
-        f.write_all(&record).expect("write");
+        f.write_all_at(&record, (n * 128) % SPAN).expect("write");
         f.sync_data().expect("fdatasync");
         n += 1;
     }
