@@ -22,7 +22,7 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::registry::error::RegistryError;
-use crate::registry::Registry;
+use crate::registry::{Page, Registry};
 
 pub type Reg = web::Data<Arc<Registry>>;
 pub type ApiResult = Result<HttpResponse, RegistryError>;
@@ -114,12 +114,18 @@ impl Params {
 
     /// Applies `offset` and `limit` (-1 or absent = `max`) to a listing.
     pub fn page<T>(&self, items: Vec<T>, max: usize) -> Result<Vec<T>, RegistryError> {
+        let page = self.range(max)?;
+        Ok(items.into_iter().skip(page.offset).take(page.limit).collect())
+    }
+
+    /// `offset` and `limit` (-1 or absent = `max`), for listings paged as they are built.
+    pub fn range(&self, max: usize) -> Result<Page, RegistryError> {
         let offset = self.int("offset", 0)?.max(0) as usize;
         let limit = match self.int("limit", -1)? {
             l if l <= 0 => max,
             l => (l as usize).min(max),
         };
-        Ok(items.into_iter().skip(offset).take(limit).collect())
+        Ok(Page { offset, limit })
     }
 }
 
@@ -140,15 +146,16 @@ pub fn resource(path: &str) -> actix_web::Resource {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     root::routes(cfg);
     ops::routes(cfg);
-    contexts::routes(cfg, data_routes);
+    // actix tries routes in order, matching each pattern: the hottest paths go first.
     data_routes(cfg);
+    contexts::routes(cfg, data_routes);
     cfg.default_service(web::to(not_found));
 }
 
 /// The routes that are also served under the `/contexts/{context}` prefix.
 fn data_routes(cfg: &mut web::ServiceConfig) {
-    subjects::routes(cfg);
     schemas::routes(cfg);
+    subjects::routes(cfg);
     config::routes(cfg);
     compatibility::routes(cfg);
 }

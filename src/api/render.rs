@@ -18,10 +18,10 @@ fn schema_fields(stored: &StoredSchema, out: &mut Map<String, Value>) {
         out.insert("references".into(), json!(r.references));
     }
     if let Some(m) = &r.metadata {
-        out.insert("metadata".into(), m.clone());
+        out.insert("metadata".into(), (**m).clone());
     }
     if let Some(rs) = &r.rule_set {
-        out.insert("ruleSet".into(), rs.clone());
+        out.insert("ruleSet".into(), (**rs).clone());
     }
 }
 

@@ -52,8 +52,9 @@ async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
         rule_type: p.get("ruleType").filter(|t| !t.is_empty()).map(str::to_string),
     };
     let aliases = if p.flag("aliases") { reg.aliases() } else { Default::default() };
+    // Paged as it is built: a page of 100 out of 100k builds and renders 100 entities.
     let schemas: Vec<_> = reg
-        .list_schemas(&filter)
+        .list_schemas(&filter, p.range(1000)?)
         .iter()
         .map(|sv| {
             let mut entry = render::subject_version(sv);
@@ -63,7 +64,7 @@ async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
             entry
         })
         .collect();
-    reply(&req, &p.page(schemas, 1000)?)
+    reply(&req, &schemas)
 }
 
 async fn types(req: HttpRequest) -> ApiResult {

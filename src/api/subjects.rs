@@ -7,6 +7,7 @@ use super::{body, contexts, render, reply, reply_raw, resource, ApiResult, Param
 use crate::registry::error::RegistryError;
 use crate::registry::parse_version;
 use crate::registry::subjects::Visibility;
+use crate::store::Planned;
 
 /// The `{subject}` path segment, percent-decoded (a subject may hold `/` as `%2F`), in the
 /// context of a `/contexts/{context}/...` URL.
@@ -38,8 +39,9 @@ pub async fn blocking<T: Send + 'static>(
 
 async fn list_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
-    let subjects = reg.list_subjects(contexts::prefix_param(&req, &p)?.as_deref(), visibility(&p));
-    reply(&req, &p.page(subjects, usize::MAX)?)
+    let subjects =
+        reg.list_subjects(contexts::prefix_param(&req, &p)?.as_deref(), visibility(&p), p.range(usize::MAX)?);
+    reply(&req, &subjects)
 }
 
 async fn list_versions(req: HttpRequest, reg: Reg) -> ApiResult {
@@ -53,8 +55,14 @@ async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult 
     let p = Params::from(&req);
     let normalize = p.flag("normalize");
     let s = data_subject(&req, &reg)?;
-    let registry = reg.get_ref().clone();
-    let out = blocking(move || registry.register(&s, &input, normalize)).await?;
+    // A re-registration writes nothing: answered here; only a real write waits on a thread.
+    let out = match reg.register_planned(&s, &input, normalize) {
+        Planned::Answered(out) => out?,
+        Planned::Write(pending) => {
+            let registry = reg.get_ref().clone();
+            blocking(move || registry.register_writing(&s, &input, normalize, pending)).await?
+        }
+    };
     crate::metrics::METRICS.registrations.inc();
     match out.full {
         Some(sv) => {

@@ -137,7 +137,7 @@ impl Registry {
             .flat_map(|vs| vs.iter().rev())
             .filter(|(_, s)| !s.deleted)
             .map(|(v, s)| (*v, idx.schemas[&s.id].clone()))
-            .filter(|(_, s)| group.is_none() || group_of(s.record.metadata.as_ref()) == new_group);
+            .filter(|(_, s)| group.is_none() || group_of(s.record.metadata.as_deref()) == new_group);
         read_at_level(live, level)
     }
 
@@ -190,7 +190,7 @@ impl Registry {
         };
         let level = self.effective_level(&idx, subject);
         let messages = match previous {
-            None => self.check_against_subject(&idx, subject, &prepared.parsed, prepared.record.metadata.as_ref())?,
+            None => self.check_against_subject(&idx, subject, &prepared.parsed, prepared.record.metadata.as_deref())?,
             Some(previous) => self.check_versions(&idx, &prepared.parsed, &previous, level)?,
         };
         Ok(Verdict { is_compatible: messages.is_empty(), messages: if verbose { messages } else { vec![] } })

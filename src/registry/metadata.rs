@@ -59,8 +59,8 @@ pub fn has_confluent_version(metadata: Option<&Value>) -> bool {
 }
 
 /// Sets `confluent:version`, creating the metadata and its properties as needed.
-pub fn set_confluent_version(metadata: &mut Option<Value>, version: u32) {
-    let md = metadata.get_or_insert_with(|| Value::Object(Map::new()));
+pub fn set_confluent_version(metadata: &mut Option<Box<Value>>, version: u32) {
+    let md = &mut **metadata.get_or_insert_with(|| Box::new(Value::Object(Map::new())));
     if let Value::Object(m) = md {
         let props = m.entry("properties").or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(p) = props {

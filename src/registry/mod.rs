@@ -40,6 +40,13 @@ pub struct Registry {
     settings: Settings,
 }
 
+/// Which slice of a listing to return: `offset` items skipped, at most `limit` kept.
+#[derive(Clone, Copy, Debug)]
+pub struct Page {
+    pub offset: usize,
+    pub limit: usize,
+}
+
 /// A schema as a client submits it, for register, lookup and compatibility checks.
 #[derive(Clone, Debug, Default)]
 pub struct SchemaInput {

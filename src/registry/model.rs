@@ -24,10 +24,12 @@ pub struct SchemaRecord {
     pub schema: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<Reference>,
+    /// Boxed, as `rule_set`: most schemas have neither, and an inline `Value` is 72 bytes
+    /// in every schema the index holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Value>,
+    pub metadata: Option<Box<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule_set: Option<Value>,
+    pub rule_set: Option<Box<Value>>,
 }
 
 /// The state of one version of a subject.

@@ -8,9 +8,9 @@ use serde_json::Value;
 use super::contexts::{context_of, is_context_scope};
 use super::error::{RegistryError, Result};
 use super::model::{Mode, Reference, SchemaRecord, Scope, VersionState};
-use super::{input_type, metadata, reference_texts, valid_subject, Registry, SchemaInput, SubjectVersion};
+use super::{input_type, metadata, reference_texts, valid_subject, Page, Registry, SchemaInput, SubjectVersion};
 use crate::schema::{ParseError, ParseOptions, ParsedSchema, SchemaRef};
-use crate::store::{index::identity, Change, Index};
+use crate::store::{index::identity, Change, Index, Pending, Planned};
 
 /// What a registration answered.
 #[derive(Debug)]
@@ -84,21 +84,48 @@ impl Registry {
             schema_type,
             schema: parsed.canonical().to_string(),
             references,
-            metadata: input.metadata.clone().map(metadata::normalize),
-            rule_set: input.rule_set.clone(),
+            metadata: input.metadata.clone().map(|m| Box::new(metadata::normalize(m))),
+            rule_set: input.rule_set.clone().map(Box::new),
         };
         Ok(Prepared { record, parsed: Arc::new(parsed) })
     }
 
     /// POST /subjects/{subject}/versions.
     pub fn register(&self, subject: &str, input: &SchemaInput, normalize: bool) -> Result<Registered> {
+        self.check_register(subject, input)?;
+        self.store.write(|idx| self.plan_register(idx, subject, input, normalize))
+    }
+
+    /// A registration planned against the published state: answered when it writes nothing
+    /// (the schema is already there, or it is refused), else to be finished by
+    /// `register_writing`. The split lets the HTTP layer answer re-registrations without a hop
+    /// to a blocking thread, and the plan is reused when no other write came between.
+    pub fn register_planned(&self, subject: &str, input: &SchemaInput, normalize: bool) -> Planned<Registered> {
+        if let Err(e) = self.check_register(subject, input) {
+            return Planned::Answered(Err(e));
+        }
+        self.store.plan_published(|idx| self.plan_register(idx, subject, input, normalize))
+    }
+
+    /// `register` after `register_planned` found a write to make.
+    pub fn register_writing(
+        &self,
+        subject: &str,
+        input: &SchemaInput,
+        normalize: bool,
+        pending: Pending<Registered>,
+    ) -> Result<Registered> {
+        self.store.write_queued(|idx| self.plan_register(idx, subject, input, normalize), Some(pending))
+    }
+
+    fn check_register(&self, subject: &str, input: &SchemaInput) -> Result<()> {
         if !valid_subject(subject) {
             return Err(RegistryError::InvalidSubject(subject.to_string()));
         }
         if input.schema.as_ref().is_some_and(|s| s.len() > self.settings.max_schema_bytes) {
             return Err(RegistryError::SchemaTooLarge);
         }
-        self.store.write(|idx| self.plan_register(idx, subject, input, normalize))
+        Ok(())
     }
 
     pub(super) fn plan_register(
@@ -196,9 +223,10 @@ impl Registry {
             }
             record.metadata = metadata::merge(
                 config.default_metadata.as_ref(),
-                record.metadata.as_ref(),
+                record.metadata.as_deref(),
                 config.override_metadata.as_ref(),
-            );
+            )
+            .map(Box::new);
         }
 
         // The same schema may already be a live version once metadata is settled.
@@ -210,12 +238,12 @@ impl Registry {
                 }
             }
         }
-        if mode != Mode::Import && metadata::has_confluent_version(record.metadata.as_ref()) {
+        if mode != Mode::Import && metadata::has_confluent_version(record.metadata.as_deref()) {
             metadata::set_confluent_version(&mut record.metadata, version);
         }
 
         if mode != Mode::Import {
-            let messages = self.check_against_subject(idx, subject, &prepared.parsed, record.metadata.as_ref())?;
+            let messages = self.check_against_subject(idx, subject, &prepared.parsed, record.metadata.as_deref())?;
             if !messages.is_empty() {
                 return Err(RegistryError::Incompatible { subject: subject.to_string(), messages });
             }
@@ -327,13 +355,15 @@ impl Registry {
     }
 
     /// GET /subjects.
-    pub fn list_subjects(&self, prefix: Option<&str>, visible: Visibility) -> Vec<String> {
+    pub fn list_subjects(&self, prefix: Option<&str>, visible: Visibility, page: Page) -> Vec<String> {
         let idx = self.store.read();
         let prefix = prefix.filter(|p| *p != ":*:").unwrap_or("");
         idx.subjects
             .range(prefix.to_string()..)
             .take_while(|(s, _)| s.starts_with(prefix))
             .filter(|(_, vs)| vs.values().any(|s| visible.shows(s)))
+            .skip(page.offset)
+            .take(page.limit)
             .map(|(s, _)| s.clone())
             .collect()
     }
@@ -506,10 +536,14 @@ pub(super) fn latest_live(idx: &Index, subject: &str) -> Option<(u32, VersionSta
     idx.subjects.get(subject)?.iter().rev().find(|(_, s)| !s.deleted).map(|(v, s)| (*v, *s))
 }
 
-/// The newest version of the subject holding exactly this schema.
+/// The newest version of the subject holding exactly this schema. Found through the id's
+/// uses (sorted, usually one) rather than a scan of the subject's versions.
 fn find_in_subject(idx: &Index, subject: &str, record: &SchemaRecord, deleted: bool) -> Option<(u32, VersionState)> {
     let id = *idx.identities.get(&identity(record))?;
-    idx.subjects.get(subject)?.iter().rev().find(|(_, s)| s.id == id && (deleted || !s.deleted)).map(|(v, s)| (*v, *s))
+    let versions = idx.subjects.get(subject)?;
+    idx.usages.get(&id)?.iter().rev().filter(|(s, _)| s == subject).find_map(|(_, v)| {
+        versions.get(v).filter(|state| state.id == id && (deleted || !state.deleted)).map(|state| (*v, *state))
+    })
 }
 
 /// The version holding this schema exactly, else (Confluent's `canLookup`) one that differs
@@ -518,18 +552,18 @@ fn match_in_subject(idx: &Index, subject: &str, record: &SchemaRecord, deleted: 
     if let Some(found) = find_in_subject(idx, subject, record, deleted) {
         return Some(found);
     }
-    if metadata::has_confluent_version(record.metadata.as_ref()) {
+    if metadata::has_confluent_version(record.metadata.as_deref()) || idx.with_confluent_version == 0 {
         return None;
     }
-    let wanted = metadata::without_confluent_version(record.metadata.as_ref());
+    let wanted = metadata::without_confluent_version(record.metadata.as_deref());
     idx.subjects.get(subject)?.iter().rev().filter(|(_, s)| deleted || !s.deleted).find_map(|(v, s)| {
         let stored = &idx.schemas[&s.id].record;
-        let same = metadata::has_confluent_version(stored.metadata.as_ref())
+        let same = metadata::has_confluent_version(stored.metadata.as_deref())
             && stored.schema_type == record.schema_type
             && stored.schema == record.schema
             && stored.references == record.references
             && stored.rule_set == record.rule_set
-            && metadata::without_confluent_version(stored.metadata.as_ref()) == wanted;
+            && metadata::without_confluent_version(stored.metadata.as_deref()) == wanted;
         same.then_some((*v, *s))
     })
 }

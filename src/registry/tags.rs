@@ -40,8 +40,8 @@ impl Registry {
                         version: Some(r.version.into()),
                     })
                     .collect(),
-                metadata: req.metadata.clone().or_else(|| record.metadata.clone()),
-                rule_set: req.rule_set.clone().or_else(|| record.rule_set.clone()),
+                metadata: req.metadata.clone().or_else(|| record.metadata.as_deref().cloned()),
+                rule_set: req.rule_set.clone().or_else(|| record.rule_set.as_deref().cloned()),
                 id: None,
                 version: Some(req.new_version.unwrap_or(next)),
             };

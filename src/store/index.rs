@@ -8,10 +8,13 @@ use std::sync::{Arc, OnceLock};
 use sha2::{Digest, Sha256};
 
 use crate::registry::contexts::context_of;
+use crate::registry::metadata::has_confluent_version;
 use crate::registry::model::{Config, Mode, SchemaRecord, Scope, VersionState};
 use crate::schema::ParsedSchema;
 
 /// One mutation of the registry's state. A write is a list of these, committed atomically.
+// Changes live only for the length of one write, a handful at a time: their size is moot.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Change {
     PutSchema(u32, SchemaRecord),
@@ -33,50 +36,73 @@ pub enum Change {
 pub struct StoredSchema {
     pub id: u32,
     pub record: SchemaRecord,
-    pub identity: String,
+    pub identity: Identity,
     /// Parsed once, on first use by a compatibility check, then kept.
     pub parsed: OnceLock<Result<Arc<ParsedSchema>, String>>,
 }
 
+/// The SHA-256 of a schema record: kept as raw bytes, a third of a hex string's memory.
+pub type Identity = [u8; 32];
+
 /// Two records with the same identity are the same schema and share one id.
-pub fn identity(record: &SchemaRecord) -> String {
+pub fn identity(record: &SchemaRecord) -> Identity {
     let mut h = Sha256::new();
     // serde_json of the record is deterministic: fixed field order, refs in request order.
     h.update(serde_json::to_vec(record).unwrap_or_default());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize().into()
 }
 
-#[derive(Debug, Default)]
+/// Cloned only to start the writer's head state (see `Store::write`): the schemas are shared.
+#[derive(Clone, Debug, Default)]
 pub struct Index {
     pub schemas: HashMap<u32, Arc<StoredSchema>>,
-    pub identities: HashMap<String, u32>,
+    pub identities: HashMap<Identity, u32>,
     /// Subject → version → state; both ordered, as listings are.
     pub subjects: BTreeMap<String, BTreeMap<u32, VersionState>>,
     pub configs: HashMap<Scope, Config>,
     pub modes: HashMap<Scope, Mode>,
     pub next_id: u32,
-    /// Schema id → the (subject, version) pairs that use it.
-    pub usages: HashMap<u32, BTreeSet<(String, u32)>>,
+    /// Schema id → the (subject, version) pairs that use it, sorted. A Vec, not a set: most
+    /// ids have one use, and an empty BTreeSet node alone costs hundreds of bytes.
+    pub usages: HashMap<u32, Vec<(String, u32)>>,
     /// (subject, version) → ids of schemas whose references point at it.
     pub referrers: HashMap<(String, u32), BTreeSet<u32>>,
     /// Every context that ever held a subject, sorted (the default context included once used).
     pub contexts: BTreeSet<String>,
+    /// How many stored schemas carry a `confluent:version` property: while none does, a
+    /// registration need not scan the subject for a version differing only by it.
+    pub with_confluent_version: usize,
 }
 
 impl Index {
     pub fn apply(&mut self, change: Change) {
+        self.apply_sharing(change, None)
+    }
+
+    /// Applies `change`, taking a schema from `shared` (same id, same record) rather than
+    /// building a second copy: the published index and the writer's head share their schemas
+    /// and so their parsed forms.
+    pub fn apply_sharing(&mut self, change: Change, shared: Option<&Index>) {
         match change {
             Change::PutSchema(id, record) => {
+                let stored = match shared.and_then(|s| s.schemas.get(&id)).filter(|s| s.record == record) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let identity = identity(&record);
+                        Arc::new(StoredSchema { id, record, identity, parsed: OnceLock::new() })
+                    }
+                };
                 self.remove_schema(id);
-                for r in &record.references {
+                for r in &stored.record.references {
                     if let Ok(v) = u32::try_from(r.version) {
                         self.referrers.entry((r.subject.clone(), v)).or_default().insert(id);
                     }
                 }
-                let ident = identity(&record);
-                self.identities.insert(ident.clone(), id);
-                let stored = StoredSchema { id, record, identity: ident, parsed: OnceLock::new() };
-                self.schemas.insert(id, Arc::new(stored));
+                self.identities.insert(stored.identity, id);
+                if has_confluent_version(stored.record.metadata.as_deref()) {
+                    self.with_confluent_version += 1;
+                }
+                self.schemas.insert(id, stored);
                 self.next_id = self.next_id.max(id + 1);
             }
             Change::DeleteSchema(id) => self.remove_schema(id),
@@ -90,7 +116,11 @@ impl Index {
                 if let Some(old) = versions.insert(version, state) {
                     Self::remove_usage(&mut self.usages, old.id, &subject, version);
                 }
-                self.usages.entry(state.id).or_default().insert((subject, version));
+                let uses = self.usages.entry(state.id).or_insert_with(|| Vec::with_capacity(1));
+                let entry = (subject, version);
+                if let Err(at) = uses.binary_search(&entry) {
+                    uses.insert(at, entry);
+                }
             }
             Change::DeleteVersion(subject, version) => {
                 if let Some(versions) = self.subjects.get_mut(&subject) {
@@ -123,6 +153,9 @@ impl Index {
 
     fn remove_schema(&mut self, id: u32) {
         if let Some(old) = self.schemas.remove(&id) {
+            if has_confluent_version(old.record.metadata.as_deref()) {
+                self.with_confluent_version -= 1;
+            }
             if self.identities.get(&old.identity) == Some(&id) {
                 self.identities.remove(&old.identity);
             }
@@ -140,9 +173,9 @@ impl Index {
         }
     }
 
-    fn remove_usage(usages: &mut HashMap<u32, BTreeSet<(String, u32)>>, id: u32, subject: &str, version: u32) {
+    fn remove_usage(usages: &mut HashMap<u32, Vec<(String, u32)>>, id: u32, subject: &str, version: u32) {
         if let Some(set) = usages.get_mut(&id) {
-            set.remove(&(subject.to_string(), version));
+            set.retain(|(s, v)| !(s == subject && *v == version));
             if set.is_empty() {
                 usages.remove(&id);
             }

@@ -1,9 +1,13 @@
 //! Durable state in sled plus the in-memory index every read uses.
 //!
-//! Writes are serialized by one writer lock. A write computes its `Change`s from the current
-//! index, commits them in one sled transaction across the trees, flushes sled to disk, and only
-//! then publishes them to the index. So an answered write is on disk, a failed write leaves
-//! both disk and index untouched, and readers never see a state that is not durable.
+//! Writes are planned one at a time and committed in groups (group commit): a write computes
+//! its `Change`s against the writer's head state (the published index plus every write queued
+//! before it), and whichever writer finds no commit running takes every queued write, commits
+//! them in one sled transaction across the trees, flushes and fsyncs it once, and only then
+//! publishes them to the index and wakes their writers. So an answered write is on disk, one
+//! fsync serves many concurrent writers, a failed commit fails every write in it (and the ones
+//! planned on top of it) and leaves disk and index untouched, and readers never see a state
+//! that is not durable.
 
 pub mod index;
 
@@ -11,7 +15,11 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use fs2::FileExt;
-use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex, RwLock, RwLockReadGuard};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
@@ -47,13 +55,62 @@ pub struct Store {
     meta: sled::Tree,
     /// Context names, the keys only: a context stays listed after its last subject is gone.
     contexts: sled::Tree,
+    /// The published state: durable writes only. Every read uses it.
     index: RwLock<Index>,
-    writer: Mutex<()>,
+    writer: Mutex<Writer>,
+    /// Signalled when a commit ends, for the writers waiting on it.
+    committed: Condvar,
+    /// How many commits were published; bumped under the writer lock and the index lock.
+    published: AtomicU64,
     /// Held for the life of the store so that a second instance cannot open the directory.
     _lock: File,
+    /// sled's log file and blob directory, synced after each flush (see `sync_to_disk`).
+    log_file: File,
+    blob_dir: PathBuf,
+    /// Blob files already synced, so that each is synced once.
+    synced_blobs: Mutex<HashSet<std::ffi::OsString>>,
+}
+
+/// What `Store::plan_published` found.
+pub enum Planned<T> {
+    /// The plan writes nothing (or failed): its answer stands as is.
+    Answered(Result<T>),
+    /// The plan writes: hand it to `Store::write_queued`.
+    Write(Pending<T>),
+}
+
+/// A plan made against the published state, reusable while that is still the head state.
+pub struct Pending<T> {
+    generation: u64,
+    changes: Vec<Change>,
+    answer: T,
+}
+
+/// Planned writes by ticket, in plan order.
+type Batch = Vec<(u64, Vec<Change>)>;
+
+/// The write queue, under `Store::writer`.
+#[derive(Default)]
+struct Writer {
+    /// The published index plus every committing and queued change: what a plan sees when
+    /// other writes are in flight. Built (a clone of the index, sharing the schemas) only
+    /// when first needed that way, so a server whose writes never overlap has none; dropped
+    /// after a failed commit.
+    head: Option<Index>,
+    /// Planned writes waiting for the next commit, in plan order.
+    queue: Batch,
+    /// The writes being committed, in plan order; shared with the committing writer.
+    committing_batch: Option<Arc<Batch>>,
+    next_ticket: u64,
+    /// True while one writer runs a commit with the lock released.
+    committing: bool,
+    /// The outcome of committed writes whose writers have not yet picked it up.
+    outcomes: HashMap<u64, Result<()>>,
 }
 
 const NEXT_ID: &[u8] = b"next_id";
+/// sled's page cache size.
+const CACHE_BYTES: u64 = 1024 * 1024;
 const FORMAT: &[u8] = b"format_version";
 
 impl Store {
@@ -62,7 +119,10 @@ impl Store {
         let lock = File::create(dir.join("schemata.lock")).map_err(|e| OpenError::Directory(dir.into(), e))?;
         lock.try_lock_exclusive().map_err(|_| OpenError::Locked(dir.into()))?;
         let db_err = |e| OpenError::Database(dir.into(), e);
-        let db = sled::open(dir.join("db")).map_err(db_err)?;
+        // Every read is served by the index, so sled's page cache only serves writes: a small
+        // one keeps the pages read while loading from staying resident (default: 1 GiB).
+        let db = sled::Config::new().path(dir.join("db")).cache_capacity(CACHE_BYTES).open().map_err(db_err)?;
+        let log_file = File::open(dir.join("db").join("db")).map_err(|e| OpenError::Directory(dir.into(), e))?;
         let tree = |name: &str| db.open_tree(name).map_err(db_err);
         let store = Store {
             schemas: tree("schemas")?,
@@ -73,8 +133,13 @@ impl Store {
             contexts: tree("contexts")?,
             db,
             index: RwLock::new(Index::default()),
-            writer: Mutex::new(()),
+            writer: Mutex::new(Writer::default()),
+            committed: Condvar::new(),
+            published: AtomicU64::new(0),
             _lock: lock,
+            log_file,
+            blob_dir: dir.join("db").join("blobs"),
+            synced_blobs: Mutex::new(HashSet::new()),
         };
         store.check_format(dir)?;
         let index = store.load().map_err(|e| OpenError::Corrupt(dir.into(), e))?;
@@ -152,28 +217,126 @@ impl Store {
     }
 
     /// Runs one write: `plan` sees the current state and returns the changes to make and the
-    /// answer to give. Writes run one at a time; the answer is returned only once the changes
-    /// are on disk.
-    pub fn write<T>(&self, plan: impl FnOnce(&Index) -> Result<(Vec<Change>, T)>) -> Result<T> {
-        let _writer = self.writer.lock();
-        let (changes, answer) = plan(&self.index.read())?;
-        if !changes.is_empty() {
-            self.persist(&changes)?;
-            let mut index = self.index.write();
-            for change in changes {
-                index.apply(change);
-            }
+    /// answer to give; the answer is returned only once the changes are on disk.
+    ///
+    /// `plan` first runs against the published (durable) state without the writer lock: a
+    /// plan that changes nothing (a re-registration, a refusal) is answered from there. A plan
+    /// that changes something is used as is when no other write is queued or committing and
+    /// nothing was published since (the head state is then the state it saw); otherwise it
+    /// runs again under the writer lock against the head state. Either way each write sees
+    /// every write queued before it, exactly as if writes ran one at a time; its changes then
+    /// wait for a group commit. If that commit fails, this write fails too.
+    pub fn write<T>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>) -> Result<T> {
+        match self.plan_published(&plan) {
+            Planned::Answered(answer) => answer,
+            Planned::Write(pending) => self.write_queued(plan, Some(pending)),
         }
-        Ok(answer)
     }
 
-    fn persist(&self, changes: &[Change]) -> Result<()> {
+    /// Runs `plan` against the published state. Never blocks on the disk, so async handlers
+    /// may call it and leave only real writes (`write_queued`) to a blocking thread.
+    pub fn plan_published<T>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>) -> Planned<T> {
+        let index = self.index.read();
+        let generation = self.published.load(Ordering::Acquire);
+        match plan(&index) {
+            Ok((changes, answer)) if changes.is_empty() => Planned::Answered(Ok(answer)),
+            Ok((changes, answer)) => Planned::Write(Pending { generation, changes, answer }),
+            Err(e) => Planned::Answered(Err(e)),
+        }
+    }
+
+    /// The writing half of `write`: plans against the head state (or takes `pending` when
+    /// the head is still the state it was planned on) and waits for the group commit.
+    pub fn write_queued<T>(
+        &self,
+        plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>,
+        pending: Option<Pending<T>>,
+    ) -> Result<T> {
+        let mut w = self.writer.lock();
+        // With nothing queued or committing, the head state is the published one; `published`
+        // only moves under the writer lock, so an unchanged count means an unchanged state.
+        let idle = w.queue.is_empty() && !w.committing;
+        let fresh = pending.filter(|p| idle && p.generation == self.published.load(Ordering::Acquire));
+        let (changes, answer) = match fresh {
+            Some(p) => (p.changes, p.answer),
+            None => plan(self.head(&mut w))?,
+        };
+        if let Some(head) = w.head.as_mut() {
+            for change in &changes {
+                head.apply_sharing(change.clone(), None);
+            }
+        }
+        // Queued even when empty: the answer may rest on queued writes, so it waits for them.
+        let ticket = w.next_ticket;
+        w.next_ticket += 1;
+        w.queue.push((ticket, changes));
+        loop {
+            if let Some(outcome) = w.outcomes.remove(&ticket) {
+                return outcome.map(|()| answer);
+            }
+            if w.committing {
+                self.committed.wait(&mut w);
+                continue;
+            }
+            w.committing = true;
+            let batch = Arc::new(std::mem::take(&mut w.queue));
+            w.committing_batch = Some(batch.clone());
+            let result = parking_lot::MutexGuard::unlocked(&mut w, || {
+                self.persist(batch.iter().flat_map(|(_, changes)| changes))
+            });
+            w.committing_batch = None;
+            match result {
+                Ok(()) => {
+                    let w = &mut *w;
+                    let head = w.head.as_ref();
+                    let mut index = self.index.write();
+                    self.published.fetch_add(1, Ordering::AcqRel);
+                    for (t, changes) in batch.iter() {
+                        for change in changes {
+                            index.apply_sharing(change.clone(), head);
+                        }
+                        w.outcomes.insert(*t, Ok(()));
+                    }
+                }
+                Err(e) => {
+                    // Writes queued meanwhile were planned on top of the failed ones: fail
+                    // them too, and plan again from the published state.
+                    let later = std::mem::take(&mut w.queue);
+                    for (t, _) in batch.iter().chain(&later) {
+                        w.outcomes.insert(*t, Err(e.clone()));
+                    }
+                    w.head = None;
+                }
+            }
+            w.committing = false;
+            self.committed.notify_all();
+        }
+    }
+
+    /// The head state, built when first needed: the published index plus the committing and
+    /// the queued changes (all of them, as the head would have had them applied).
+    fn head<'a>(&self, w: &'a mut Writer) -> &'a mut Index {
+        if w.head.is_none() {
+            let mut head = self.index.read().clone();
+            let committing = w.committing_batch.iter().flat_map(|b| b.iter());
+            for (_, changes) in committing.chain(&w.queue) {
+                for change in changes {
+                    head.apply_sharing(change.clone(), None);
+                }
+            }
+            w.head = Some(head);
+        }
+        w.head.as_mut().expect("head built above")
+    }
+
+    /// Commits `changes` in one transaction across the trees and flushes them to disk.
+    fn persist<'a>(&self, changes: impl Iterator<Item = &'a Change> + Clone) -> Result<()> {
         let trees = (&self.schemas, &self.versions, &self.configs, &self.modes, &self.meta, &self.contexts);
         let result: std::result::Result<(), TransactionError<String>> =
             trees.transaction(|(schemas, versions, configs, modes, meta, contexts)| {
                 let enc =
                     |v: serde_json::Result<Vec<u8>>| v.map_err(|e| ConflictableTransactionError::Abort(e.to_string()));
-                for change in changes {
+                for change in changes.clone() {
                     match change {
                         Change::PutSchema(id, record) => {
                             schemas.insert(&id.to_be_bytes(), enc(serde_json::to_vec(record))?)?;
@@ -214,6 +377,38 @@ impl Store {
             TransactionError::Storage(e) => RegistryError::from(e),
         })?;
         self.db.flush()?;
+        self.sync_to_disk().map_err(|e| RegistryError::Store(e.to_string()))
+    }
+
+    /// sled 0.34's `flush` ends with `sync_file_range` on Linux, which survives a crash of
+    /// the process but neither flushes the drive's cache nor syncs file metadata, and it
+    /// writes large items to blob files without any sync. So after each flush: fdatasync the
+    /// log, fsync every blob file not yet synced and the blob directory. One group commit
+    /// pays this once for all its writes.
+    fn sync_to_disk(&self) -> std::io::Result<()> {
+        self.log_file.sync_data()?;
+        let mut synced = self.synced_blobs.lock();
+        let mut new_blob = false;
+        let mut present = HashSet::new();
+        for entry in std::fs::read_dir(&self.blob_dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if !synced.contains(&name) {
+                match File::open(entry.path()) {
+                    Ok(f) => f.sync_all()?,
+                    // sled removed it meanwhile: nothing of it to keep.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                }
+                new_blob = true;
+            }
+            present.insert(name);
+        }
+        if new_blob {
+            File::open(&self.blob_dir)?.sync_all()?;
+        }
+        // Forget blobs sled has removed.
+        *synced = present;
         Ok(())
     }
 
