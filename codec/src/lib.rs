@@ -22,6 +22,8 @@
 //! ```
 
 pub mod avro;
+#[cfg(feature = "client")]
+pub mod client;
 mod error;
 pub mod json;
 pub mod protobuf;
