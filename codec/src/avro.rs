@@ -297,6 +297,19 @@ mod tests {
         assert_eq!(codec.resolutions.read().len(), 1);
     }
 
+    proptest::proptest! {
+        /// Arbitrary payload bytes after a valid header decode or fail; they never panic.
+        #[test]
+        fn random_payloads_never_panic(payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..48)) {
+            let codec = AvroCodec::new();
+            codec.add_schema(SchemaRef::Id(3), USER, &[]).unwrap();
+            let mut bytes = vec![0, 0, 0, 0, 3];
+            bytes.extend_from_slice(&payload);
+            let _ = codec.decode_json(&bytes);
+            let _ = codec.decode::<User>(&bytes);
+        }
+    }
+
     #[test]
     fn references_resolve() {
         let address =
