@@ -327,20 +327,21 @@ fn load_git(reference: &str, new_path: &Path) -> Result<Side, String> {
 
 // ---------------------------------------------------------------- online
 
-struct Client {
+/// A blocking registry client for the command line tools (`check`, `encode`, `decode`).
+pub(crate) struct Client {
     agent: ureq::Agent,
     base: String,
 }
 
 impl Client {
-    fn new(base: &str, timeout: Duration) -> Client {
+    pub(crate) fn new(base: &str, timeout: Duration) -> Client {
         let agent =
             ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into();
         Client { agent, base: base.trim_end_matches('/').to_string() }
     }
 
     /// Status and JSON body; a transport failure is an error fit to print.
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
+    pub(crate) fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
         let url = format!("{}{path}", self.base);
         let result = match body {
             Some(b) => self
@@ -357,7 +358,7 @@ impl Client {
     }
 
     /// A 200 answer's body, or the registry's error as a message.
-    fn ok(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+    pub(crate) fn ok(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
         match self.call(method, path, body)? {
             (200, v) => Ok(v),
             (status, v) => Err(format!(
@@ -368,7 +369,7 @@ impl Client {
     }
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
 }
 

@@ -23,6 +23,58 @@ pub enum Command {
     /// Ask a running server whether it is ready (exit 0) or not (exit 1); for container
     /// health checks, where images have no curl.
     Health(HealthArgs),
+    /// Encode one JSON value from stdin into the Confluent wire format of a subject's schema
+    /// (Avro, Protobuf or JSON Schema); the framed bytes go to stdout.
+    Encode(EncodeArgs),
+    /// Decode one Confluent-framed record from stdin and print its value as JSON.
+    Decode(DecodeArgs),
+}
+
+/// `schemata encode`. Exit codes: 0 encoded, 1 error (one line on stderr).
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+The value is plain JSON: for Avro as Confluent's Python AvroSerializer takes it (a union
+value without a type wrapper), for Protobuf the proto3 JSON mapping.
+
+Examples:
+  echo '{\"name\":\"ada\"}' | schemata encode --registry http://localhost:8081 --subject users-value > record.bin
+  schemata encode --registry http://localhost:8081 --schema-id 7 --message shop.Order.Item < item.json")]
+pub struct EncodeArgs {
+    /// The registry's base URL.
+    #[arg(long, value_name = "URL")]
+    pub registry: String,
+
+    /// The subject whose latest version writes the record (unless --schema-id is given).
+    #[arg(long, required_unless_present = "schema_id")]
+    pub subject: Option<String>,
+
+    /// Write with this registered schema id instead of the subject's latest version.
+    #[arg(long, value_name = "N")]
+    pub schema_id: Option<i32>,
+
+    /// Protobuf: the full name of the message type (default: the schema's first message).
+    #[arg(long, value_name = "FULL.NAME")]
+    pub message: Option<String>,
+
+    /// Seconds to wait for the registry per request.
+    #[arg(long, default_value_t = 10)]
+    pub timeout_secs: u64,
+}
+
+/// `schemata decode`. Exit codes: 0 decoded, 1 error (one line on stderr).
+#[derive(Debug, Clone, Args)]
+pub struct DecodeArgs {
+    /// The registry's base URL.
+    #[arg(long, value_name = "URL")]
+    pub registry: String,
+
+    /// Print `{"schemaId": N, "messageIndexes": [..], "value": ..}` instead of the value alone.
+    #[arg(long)]
+    pub show_id: bool,
+
+    /// Seconds to wait for the registry per request.
+    #[arg(long, default_value_t = 10)]
+    pub timeout_secs: u64,
 }
 
 /// `schemata check`. Exit codes: 0 compatible, 1 incompatible, 2 error.

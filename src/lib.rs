@@ -4,6 +4,7 @@
 //! `store` (sled + the in-memory index).
 pub mod api;
 pub mod check;
+pub mod codec_cli;
 pub mod config;
 pub mod metrics;
 pub mod registry;

@@ -1,4 +1,5 @@
-//! The `schemata` binary: `schemata serve` (the default) runs the registry.
+//! The `schemata` binary: `schemata serve` (the default) runs the registry; `check`, `health`,
+//! `encode` and `decode` are client tools.
 
 use std::io::IsTerminal;
 
@@ -11,6 +12,8 @@ fn main() {
         Some(Command::Serve(args)) => args,
         Some(Command::Check(args)) => std::process::exit(schemata::check::run(&args)),
         Some(Command::Health(args)) => std::process::exit(schemata::server::health(&args.listen)),
+        Some(Command::Encode(args)) => std::process::exit(schemata::codec_cli::encode(&args)),
+        Some(Command::Decode(args)) => std::process::exit(schemata::codec_cli::decode(&args)),
         None => ServeArgs::default(),
     };
     let filter =

@@ -5,7 +5,7 @@
 
 mod aggregate;
 mod compat;
-pub mod indexes;
+pub use schemata_codec::protobuf::indexes;
 mod normalize;
 mod print;
 mod resolve;

@@ -1,0 +1,457 @@
+//! An async schema registry client for producers and consumers (Confluent's REST API), with
+//! the caches that keep the registry off the per-record path: schema by id or GUID and
+//! referenced versions (immutable, kept forever), (subject, schema) → id, and the latest
+//! version per subject (kept for a TTL, since it changes). Confluent's subject name
+//! strategies, auto-registration and use-latest-version decide the writer schema of a
+//! producer. A registry refusal keeps its `error_code` ([`Error::Registry`]).
+//!
+//! ```no_run
+//! use schemata_codec::avro::AvroCodec;
+//! use schemata_codec::client::{RegistryClient, Schema, SerializerConfig};
+//!
+//! # async fn run() -> Result<(), schemata_codec::Error> {
+//! let client = RegistryClient::new("http://localhost:8081")?;
+//! let codec = AvroCodec::new();
+//! let schema = Schema::avro(r#"{"type":"record","name":"User","fields":[{"name":"name","type":"string"}]}"#);
+//! let value = serde_json::json!({"name": "ada"});
+//! // Registers the schema under "users-value" (TopicNameStrategy) on first use.
+//! let bytes = client.avro_encode(&codec, &SerializerConfig::default(), "users", &schema, &value).await?;
+//! let back: serde_json::Value = client.avro_decode(&codec, &bytes).await?;
+//! assert_eq!(back, value);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::avro::{AvroCodec, AvroSchema};
+use crate::protobuf::ProtobufCodec;
+use crate::wire::{self, guid_string, SchemaRef};
+use crate::Error;
+
+const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
+/// Depth bound on reference chains (cycles, runaway data).
+const MAX_REFERENCE_DEPTH: usize = 32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SchemaType {
+    Avro,
+    Protobuf,
+    Json,
+}
+
+impl SchemaType {
+    fn as_str(self) -> &'static str {
+        match self {
+            SchemaType::Avro => "AVRO",
+            SchemaType::Protobuf => "PROTOBUF",
+            SchemaType::Json => "JSON",
+        }
+    }
+}
+
+/// A schema reference: the name the schema uses for it, and the version it names.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Reference {
+    pub name: String,
+    pub subject: String,
+    pub version: i32,
+}
+
+/// A schema as registered: its type, text and references.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Schema {
+    pub schema_type: SchemaType,
+    pub text: String,
+    pub references: Vec<Reference>,
+}
+
+impl Schema {
+    pub fn avro(text: &str) -> Schema {
+        Schema { schema_type: SchemaType::Avro, text: text.to_string(), references: Vec::new() }
+    }
+
+    pub fn protobuf(text: &str) -> Schema {
+        Schema { schema_type: SchemaType::Protobuf, text: text.to_string(), references: Vec::new() }
+    }
+
+    pub fn json(text: &str) -> Schema {
+        Schema { schema_type: SchemaType::Json, text: text.to_string(), references: Vec::new() }
+    }
+
+    fn to_body(&self) -> Value {
+        let refs: Vec<Value> = self
+            .references
+            .iter()
+            .map(|r| json!({"name": r.name, "subject": r.subject, "version": r.version}))
+            .collect();
+        let mut body = json!({ "schema": self.text, "references": refs });
+        if self.schema_type != SchemaType::Avro {
+            body["schemaType"] = json!(self.schema_type.as_str());
+        }
+        body
+    }
+
+    fn from_body(body: &Value) -> Result<Schema, Error> {
+        let bad = |what: &str| Error::Transport(format!("registry answer without {what}: {body}"));
+        let text = body.get("schema").and_then(Value::as_str).ok_or_else(|| bad("a schema"))?;
+        let schema_type = match body.get("schemaType").and_then(Value::as_str) {
+            None | Some("AVRO") => SchemaType::Avro,
+            Some("PROTOBUF") => SchemaType::Protobuf,
+            Some("JSON") => SchemaType::Json,
+            Some(_) => return Err(bad("a known schemaType")),
+        };
+        let mut references = Vec::new();
+        for r in body.get("references").and_then(Value::as_array).into_iter().flatten() {
+            let name = r.get("name").and_then(Value::as_str);
+            let subject = r.get("subject").and_then(Value::as_str);
+            let version = r.get("version").and_then(Value::as_i64).and_then(|v| i32::try_from(v).ok());
+            match (name, subject, version) {
+                (Some(n), Some(s), Some(v)) => {
+                    references.push(Reference { name: n.into(), subject: s.into(), version: v })
+                }
+                _ => return Err(bad("well-formed references")),
+            }
+        }
+        Ok(Schema { schema_type, text: text.to_string(), references })
+    }
+}
+
+/// A subject's version with its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisteredSchema {
+    pub id: i32,
+    pub subject: String,
+    pub version: i32,
+    pub schema: Schema,
+}
+
+/// How a producer names the subject of a record (Confluent's `*NameStrategy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SubjectNameStrategy {
+    /// `<topic>-key` / `<topic>-value`.
+    #[default]
+    Topic,
+    /// The record's full name.
+    Record,
+    /// `<topic>-<record full name>`.
+    TopicRecord,
+}
+
+impl SubjectNameStrategy {
+    /// The subject for a record of `record_name` (the full name; needed by the record
+    /// strategies) written to `topic` as key or value.
+    pub fn subject(self, topic: &str, is_key: bool, record_name: Option<&str>) -> Result<String, Error> {
+        let record =
+            || record_name.ok_or_else(|| Error::Config(format!("{self:?} strategy needs a named record type")));
+        Ok(match self {
+            SubjectNameStrategy::Topic => format!("{topic}-{}", if is_key { "key" } else { "value" }),
+            SubjectNameStrategy::Record => record()?.to_string(),
+            SubjectNameStrategy::TopicRecord => format!("{topic}-{}", record()?),
+        })
+    }
+}
+
+/// A producer's choice of writer schema, as Confluent's serializer configs set it.
+#[derive(Clone, Copy, Debug)]
+pub struct SerializerConfig {
+    pub strategy: SubjectNameStrategy,
+    pub is_key: bool,
+    /// Register the schema if the subject does not have it (`auto.register.schemas`).
+    pub auto_register: bool,
+    /// Write with the subject's latest version instead (`use.latest.version`).
+    pub use_latest_version: bool,
+}
+
+impl Default for SerializerConfig {
+    /// Confluent's defaults: topic strategy, value, auto-register on, latest off.
+    fn default() -> Self {
+        SerializerConfig {
+            strategy: SubjectNameStrategy::Topic,
+            is_key: false,
+            auto_register: true,
+            use_latest_version: false,
+        }
+    }
+}
+
+/// The registry client; cheap to share (`Arc`) between tasks.
+pub struct RegistryClient {
+    http: reqwest::Client,
+    base: String,
+    latest_ttl: Duration,
+    by_ref: RwLock<HashMap<SchemaRef, Arc<Schema>>>,
+    ids: RwLock<HashMap<(String, Schema), i32>>,
+    latest: RwLock<HashMap<String, (Instant, Arc<RegisteredSchema>)>>,
+    versions: RwLock<HashMap<(String, i32), Arc<Schema>>>,
+}
+
+impl RegistryClient {
+    /// A client of the registry at `base_url`; the latest version per subject is kept 5 minutes.
+    pub fn new(base_url: &str) -> Result<RegistryClient, Error> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| Error::Transport(e.to_string()))?;
+        Ok(RegistryClient {
+            http,
+            base: base_url.trim_end_matches('/').to_string(),
+            latest_ttl: Duration::from_secs(300),
+            by_ref: RwLock::default(),
+            ids: RwLock::default(),
+            latest: RwLock::default(),
+            versions: RwLock::default(),
+        })
+    }
+
+    /// How long a subject's latest version is trusted before it is asked again.
+    pub fn with_latest_ttl(mut self, ttl: Duration) -> RegistryClient {
+        self.latest_ttl = ttl;
+        self
+    }
+
+    async fn call(&self, post: Option<&Value>, path: &str) -> Result<Value, Error> {
+        let url = format!("{}{path}", self.base);
+        let request = match post {
+            Some(body) => self.http.post(&url).header("Content-Type", CONTENT_TYPE).body(body.to_string()),
+            None => self.http.get(&url),
+        };
+        let response =
+            request.header("Accept", CONTENT_TYPE).send().await.map_err(|e| Error::Transport(e.to_string()))?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|e| Error::Transport(e.to_string()))?;
+        let body: Value = serde_json::from_str(&text)
+            .map_err(|_| Error::Transport(format!("{path}: HTTP {status}, not JSON: {text:.200}")))?;
+        if status == 200 {
+            return Ok(body);
+        }
+        match body.get("error_code").and_then(Value::as_i64) {
+            Some(error_code) => Err(Error::Registry {
+                status,
+                error_code,
+                message: body.get("message").and_then(Value::as_str).unwrap_or_default().to_string(),
+            }),
+            None => Err(Error::Transport(format!("{path}: HTTP {status}: {text:.200}"))),
+        }
+    }
+
+    /// The schema registered as `schema` (id or GUID); asked once, then cached.
+    pub async fn schema(&self, schema: SchemaRef) -> Result<Arc<Schema>, Error> {
+        if let Some(s) = self.by_ref.read().get(&schema) {
+            return Ok(s.clone());
+        }
+        let path = match schema {
+            SchemaRef::Id(id) => format!("/schemas/ids/{id}"),
+            SchemaRef::Guid(g) => format!("/schemas/guids/{}", guid_string(&g)),
+        };
+        let fetched = Arc::new(Schema::from_body(&self.call(None, &path).await?)?);
+        Ok(self.by_ref.write().entry(schema).or_insert(fetched).clone())
+    }
+
+    /// Registers `schema` under `subject` (or finds it registered); returns its id.
+    pub async fn register(&self, subject: &str, schema: &Schema) -> Result<i32, Error> {
+        self.id_for(subject, schema, true).await
+    }
+
+    /// The id of `schema` under `subject`, without registering; 40403 when absent.
+    pub async fn lookup(&self, subject: &str, schema: &Schema) -> Result<i32, Error> {
+        self.id_for(subject, schema, false).await
+    }
+
+    async fn id_for(&self, subject: &str, schema: &Schema, register: bool) -> Result<i32, Error> {
+        let key = (subject.to_string(), schema.clone());
+        if let Some(id) = self.ids.read().get(&key) {
+            return Ok(*id);
+        }
+        let path = if register {
+            format!("/subjects/{}/versions", enc(subject))
+        } else {
+            format!("/subjects/{}", enc(subject))
+        };
+        let body = self.call(Some(&schema.to_body()), &path).await?;
+        let id = body
+            .get("id")
+            .and_then(Value::as_i64)
+            .and_then(|i| i32::try_from(i).ok())
+            .ok_or_else(|| Error::Transport(format!("registry answer without an id: {body}")))?;
+        self.ids.write().insert(key, id);
+        Ok(id)
+    }
+
+    /// The latest version of `subject`, asked again once older than the TTL.
+    pub async fn latest(&self, subject: &str) -> Result<Arc<RegisteredSchema>, Error> {
+        if let Some((at, s)) = self.latest.read().get(subject) {
+            if at.elapsed() < self.latest_ttl {
+                return Ok(s.clone());
+            }
+        }
+        let body = self.call(None, &format!("/subjects/{}/versions/latest", enc(subject))).await?;
+        let number = |k: &str| body.get(k).and_then(Value::as_i64).and_then(|i| i32::try_from(i).ok());
+        let (Some(id), Some(version)) = (number("id"), number("version")) else {
+            return Err(Error::Transport(format!("registry answer without id and version: {body}")));
+        };
+        let registered =
+            Arc::new(RegisteredSchema { id, subject: subject.to_string(), version, schema: Schema::from_body(&body)? });
+        self.latest.write().insert(subject.to_string(), (Instant::now(), registered.clone()));
+        Ok(registered)
+    }
+
+    /// The (name, text) of everything `schema` references, dependencies first, each once.
+    pub async fn reference_texts(&self, schema: &Schema) -> Result<Vec<(String, String)>, Error> {
+        let mut out = Vec::new();
+        // Iterative depth-first walk (async recursion would need boxing): a stack of
+        // reference lists with the position reached in each.
+        let mut stack: Vec<(Vec<Reference>, usize)> = vec![(schema.references.clone(), 0)];
+        let mut pending: Vec<(String, Arc<Schema>)> = Vec::new();
+        while let Some((refs, i)) = stack.pop() {
+            if i == refs.len() {
+                if let Some((name, s)) = pending.pop() {
+                    if !out.iter().any(|(n, _)| *n == name) {
+                        out.push((name, s.text.clone()));
+                    }
+                }
+                continue;
+            }
+            let r = refs[i].clone();
+            stack.push((refs, i + 1));
+            if out.iter().any(|(n, _)| *n == r.name) {
+                continue;
+            }
+            if stack.len() > MAX_REFERENCE_DEPTH {
+                return Err(Error::Config(format!("schema references nest deeper than {MAX_REFERENCE_DEPTH}")));
+            }
+            let inner = self.version(&r.subject, r.version).await?;
+            stack.push((inner.references.clone(), 0));
+            pending.push((r.name, inner));
+        }
+        Ok(out)
+    }
+
+    async fn version(&self, subject: &str, version: i32) -> Result<Arc<Schema>, Error> {
+        let key = (subject.to_string(), version);
+        if let Some(s) = self.versions.read().get(&key) {
+            return Ok(s.clone());
+        }
+        let body = self.call(None, &format!("/subjects/{}/versions/{version}", enc(subject))).await?;
+        let schema = Arc::new(Schema::from_body(&body)?);
+        Ok(self.versions.write().entry(key).or_insert(schema).clone())
+    }
+
+    /// The id a producer writes `schema` with, per `config`: the subject's latest version
+    /// (use-latest-version), the schema registered on first use (auto-register), or the id
+    /// the subject already has for it. With use-latest-version the latest version's schema
+    /// is returned too, since records must then be written with it.
+    pub async fn writer_schema(
+        &self,
+        config: &SerializerConfig,
+        topic: &str,
+        record_name: Option<&str>,
+        schema: &Schema,
+    ) -> Result<(i32, Option<Arc<RegisteredSchema>>), Error> {
+        let subject = config.strategy.subject(topic, config.is_key, record_name)?;
+        if config.use_latest_version {
+            let latest = self.latest(&subject).await?;
+            return Ok((latest.id, Some(latest)));
+        }
+        let id = if config.auto_register {
+            self.register(&subject, schema).await?
+        } else {
+            self.lookup(&subject, schema).await?
+        };
+        Ok((id, None))
+    }
+
+    async fn avro_writer(&self, codec: &AvroCodec, schema: SchemaRef, text: &Schema) -> Result<Arc<AvroSchema>, Error> {
+        if let Some(s) = codec.get(schema) {
+            return Ok(s);
+        }
+        let refs = self.reference_texts(text).await?;
+        let refs: Vec<&str> = refs.iter().map(|(_, t)| t.as_str()).collect();
+        codec.add_schema(schema, &text.text, &refs)
+    }
+
+    /// Encodes `value` as a producer would: the writer schema per `config` (registered or
+    /// looked up once, then cached), framed with its id.
+    pub async fn avro_encode<T: Serialize + ?Sized>(
+        &self,
+        codec: &AvroCodec,
+        config: &SerializerConfig,
+        topic: &str,
+        schema: &Schema,
+        value: &T,
+    ) -> Result<Vec<u8>, Error> {
+        let record_name = match config.strategy {
+            SubjectNameStrategy::Topic => None,
+            _ => AvroSchema::parse(&schema.text, &[]).ok().and_then(|s| s.full_name()),
+        };
+        let (id, latest) = self.writer_schema(config, topic, record_name.as_deref(), schema).await?;
+        let key = SchemaRef::Id(id);
+        self.avro_writer(codec, key, latest.as_ref().map_or(schema, |l| &l.schema)).await?;
+        codec.encode(key, value)
+    }
+
+    /// Decodes a framed Avro record, fetching its writer schema on first sight of its id.
+    pub async fn avro_decode<T: DeserializeOwned>(&self, codec: &AvroCodec, bytes: &[u8]) -> Result<T, Error> {
+        let frame = wire::parse(bytes)?;
+        if codec.get(frame.schema).is_none() {
+            let schema = self.schema(frame.schema).await?;
+            self.avro_writer(codec, frame.schema, &schema).await?;
+        }
+        codec.decode(bytes)
+    }
+
+    /// Decodes a framed Protobuf record to proto3 JSON, fetching its schema on first sight.
+    pub async fn protobuf_decode_json(
+        &self,
+        codec: &ProtobufCodec,
+        bytes: &[u8],
+    ) -> Result<(SchemaRef, Vec<i32>, Value), Error> {
+        let frame = wire::parse(bytes)?;
+        if codec.get(frame.schema).is_none() {
+            let schema = self.schema(frame.schema).await?;
+            let refs = self.reference_texts(&schema).await?;
+            let refs: Vec<(&str, &str)> = refs.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+            codec.add_schema(frame.schema, &schema.text, &refs)?;
+        }
+        codec.decode_json(bytes)
+    }
+}
+
+fn enc(s: &str) -> String {
+    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_name_strategies() {
+        let s = |strategy: SubjectNameStrategy, key, name| strategy.subject("orders", key, name);
+        assert_eq!(s(SubjectNameStrategy::Topic, false, None).unwrap(), "orders-value");
+        assert_eq!(s(SubjectNameStrategy::Topic, true, Some("a.B")).unwrap(), "orders-key");
+        assert_eq!(s(SubjectNameStrategy::Record, false, Some("a.B")).unwrap(), "a.B");
+        assert_eq!(s(SubjectNameStrategy::TopicRecord, true, Some("a.B")).unwrap(), "orders-a.B");
+        assert!(matches!(s(SubjectNameStrategy::Record, false, None), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn schema_bodies_round_trip() {
+        let schema = Schema {
+            schema_type: SchemaType::Protobuf,
+            text: "syntax = \"proto3\";".into(),
+            references: vec![Reference { name: "a.proto".into(), subject: "a".into(), version: 2 }],
+        };
+        assert_eq!(Schema::from_body(&schema.to_body()).unwrap(), schema);
+        assert_eq!(Schema::avro("\"int\"").to_body().get("schemaType"), None);
+        assert!(Schema::from_body(&json!({"schema": "x", "schemaType": "XML"})).is_err());
+    }
+}

@@ -1,0 +1,115 @@
+//! The codec crate's async registry client against the real server: auto-registration and
+//! lookup under each subject name strategy, use-latest-version with its TTL, writer schemas
+//! with references fetched on first sight, Protobuf decoding, and registry errors that keep
+//! their `error_code`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, USER_V1, USER_V2};
+use schemata_codec::avro::AvroCodec;
+use schemata_codec::client::{Reference, RegistryClient, Schema, SerializerConfig, SubjectNameStrategy};
+use schemata_codec::protobuf::ProtobufCodec;
+use schemata_codec::{Error, SchemaRef};
+use serde_json::{json, Value};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+}
+
+#[test]
+fn producer_and_consumer_paths() {
+    let server = Server::start();
+    let rt = runtime();
+    let client = RegistryClient::new(&server.url("")).unwrap();
+    let codec = AvroCodec::new();
+    let value = json!({"name": "ada"});
+    let config = SerializerConfig::default();
+    let bytes = rt.block_on(client.avro_encode(&codec, &config, "users", &Schema::avro(USER_V1), &value)).unwrap();
+    // The harness's blocking HTTP client must not run inside the async runtime.
+    let (_, latest) = server.get("/subjects/users-value/versions/latest");
+    rt.block_on(async {
+        assert_eq!(&bytes[..5], &[0, 0, 0, 0, latest["id"].as_u64().unwrap() as u8]);
+
+        // A fresh consumer fetches the writer schema by id.
+        let consumer = RegistryClient::new(&server.url("")).unwrap();
+        let back: Value = consumer.avro_decode(&AvroCodec::new(), &bytes).await.unwrap();
+        assert_eq!(back, value);
+
+        // Auto-register off: a schema the subject lacks is a registry error with its code.
+        let strict = SerializerConfig { auto_register: false, ..config };
+        let err = client.avro_encode(&codec, &strict, "users", &Schema::avro(USER_V2), &value).await.unwrap_err();
+        assert!(matches!(err, Error::Registry { status: 404, error_code: 40403, .. }), "{err}");
+        let err = client.avro_encode(&codec, &strict, "nobody", &Schema::avro(USER_V1), &value).await.unwrap_err();
+        assert!(matches!(err, Error::Registry { error_code: 40401, .. }), "{err}");
+        let bytes = client.avro_encode(&codec, &strict, "users", &Schema::avro(USER_V1), &value).await.unwrap();
+        assert_eq!(bytes[4] as u64, latest["id"].as_u64().unwrap());
+
+        // Record strategies name the subject after the record.
+        let by_record = SerializerConfig { strategy: SubjectNameStrategy::TopicRecord, ..config };
+        client.avro_encode(&codec, &by_record, "users", &Schema::avro(USER_V1), &value).await.unwrap();
+        let err = client.schema(SchemaRef::Id(9999)).await.unwrap_err();
+        assert!(matches!(err, Error::Registry { error_code: 40403, .. }), "{err}");
+    });
+    assert_eq!(server.get("/subjects/users-User/versions").0, 200);
+}
+
+#[test]
+fn use_latest_version_honours_the_ttl() {
+    let server = Server::start();
+    let v1 = server.register("t-value", USER_V1);
+    let rt = runtime();
+    let cached = RegistryClient::new(&server.url("")).unwrap().with_latest_ttl(Duration::from_secs(3600));
+    let fresh = RegistryClient::new(&server.url("")).unwrap().with_latest_ttl(Duration::ZERO);
+    assert_eq!(rt.block_on(cached.latest("t-value")).unwrap().id as u64, v1);
+    assert_eq!(rt.block_on(fresh.latest("t-value")).unwrap().id as u64, v1);
+    let v2 = server.register("t-value", USER_V2);
+    rt.block_on(async {
+        assert_eq!(cached.latest("t-value").await.unwrap().id as u64, v1);
+        let latest = fresh.latest("t-value").await.unwrap();
+        assert_eq!((latest.id as u64, latest.version), (v2, 2));
+
+        // use-latest-version writes with v2 (age takes no value from the caller's v1 schema).
+        let config = SerializerConfig { use_latest_version: true, ..SerializerConfig::default() };
+        let codec = AvroCodec::new();
+        let bytes = fresh
+            .avro_encode(&codec, &config, "t", &Schema::avro(USER_V1), &json!({"name": "x", "age": 3}))
+            .await
+            .unwrap();
+        assert_eq!(bytes[4] as u64, v2);
+        assert_eq!(&bytes[5..], &[2, b'x', 6]);
+    });
+}
+
+#[test]
+fn references_and_protobuf_are_fetched_on_first_sight() {
+    let server = Server::start();
+    let address = r#"{"type":"record","name":"Address","namespace":"t","fields":[{"name":"city","type":"string"}]}"#;
+    server.register("address", address);
+    let person = r#"{"type":"record","name":"Person","namespace":"t","fields":[{"name":"home","type":"t.Address"}]}"#;
+    let mut schema = Schema::avro(person);
+    schema.references.push(Reference { name: "t.Address".into(), subject: "address".into(), version: 1 });
+    let proto = "syntax = \"proto3\";\npackage p;\nimport \"money.proto\";\nmessage A { Money m = 1; message B { string s = 1; } }\n";
+    let money = "syntax = \"proto3\";\npackage p;\nmessage Money { int64 cents = 1; }\n";
+    server.post("/subjects/money/versions", json!({"schemaType": "PROTOBUF", "schema": money}));
+    runtime().block_on(async {
+        let client = RegistryClient::new(&server.url("")).unwrap();
+        let codec = AvroCodec::new();
+        let value = json!({"home": {"city": "Oslo"}});
+        let bytes = client.avro_encode(&codec, &SerializerConfig::default(), "people", &schema, &value).await.unwrap();
+        let back: Value =
+            RegistryClient::new(&server.url("")).unwrap().avro_decode(&AvroCodec::new(), &bytes).await.unwrap();
+        assert_eq!(back, value);
+
+        let mut pb = Schema::protobuf(proto);
+        pb.references.push(Reference { name: "money.proto".into(), subject: "money".into(), version: 1 });
+        let id = client.register("pb-value", &pb).await.unwrap();
+        assert_eq!(client.lookup("pb-value", &pb).await.unwrap(), id);
+        let writer = ProtobufCodec::new();
+        writer.add_schema(SchemaRef::Id(id), proto, &[("money.proto", money)]).unwrap();
+        let framed = writer.encode_json(SchemaRef::Id(id), Some("p.A.B"), &json!({"s": "hi"})).unwrap();
+        let (schema_ref, indexes, decoded) = client.protobuf_decode_json(&ProtobufCodec::new(), &framed).await.unwrap();
+        assert_eq!((schema_ref, indexes, decoded), (SchemaRef::Id(id), vec![0, 0], json!({"s": "hi"})));
+    });
+}
