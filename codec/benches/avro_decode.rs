@@ -5,64 +5,9 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use schemata_codec::avro::AvroCodec;
 use schemata_codec::SchemaRef;
-use serde::{Deserialize, Serialize};
 
-#[derive(Serialize, Deserialize, Debug, PartialEq)]
-struct Wide {
-    f0: i32,
-    f1: i64,
-    f2: String,
-    f3: Option<String>,
-    f4: f64,
-    f5: i32,
-    f6: i64,
-    f7: String,
-    f8: Option<String>,
-    f9: f64,
-    f10: i32,
-    f11: i64,
-    f12: String,
-    f13: Option<String>,
-    f14: f64,
-    f15: i32,
-    f16: i64,
-    f17: String,
-    f18: Option<String>,
-    f19: f64,
-}
-
-fn schema() -> String {
-    let types = ["\"int\"", "\"long\"", "\"string\"", r#"["null","string"]"#, "\"double\""];
-    let fields: Vec<String> =
-        (0..20).map(|i| format!(r#"{{"name":"f{i}","type":{}}}"#, types[i % types.len()])).collect();
-    format!(r#"{{"type":"record","name":"Wide","namespace":"bench","fields":[{}]}}"#, fields.join(","))
-}
-
-fn value() -> Wide {
-    let s = |i: i32| format!("value number {i}");
-    Wide {
-        f0: 1,
-        f1: 1_700_000_000_000,
-        f2: s(2),
-        f3: Some(s(3)),
-        f4: 0.5,
-        f5: -7,
-        f6: 42,
-        f7: s(7),
-        f8: None,
-        f9: 1e10,
-        f10: 100_000,
-        f11: -1,
-        f12: s(12),
-        f13: Some(s(13)),
-        f14: -2.25,
-        f15: 0,
-        f16: i64::MAX,
-        f17: s(17),
-        f18: None,
-        f19: 3.0,
-    }
-}
+mod wide;
+use wide::{schema, value, Wide};
 
 fn decode(c: &mut Criterion) {
     let text = schema();

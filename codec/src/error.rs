@@ -19,6 +19,9 @@ pub enum Error {
     Protobuf(String),
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    /// The value does not satisfy its JSON Schema: each failure as "instance path: message".
+    #[error("json schema: {}", .0.join("; "))]
+    JsonSchemaViolation(Vec<String>),
     /// The registry answered with an error body; `error_code` is Confluent's (e.g. 40403).
     #[error("registry: HTTP {status}, error {error_code}: {message}")]
     Registry { status: u16, error_code: i64, message: String },
