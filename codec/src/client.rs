@@ -189,7 +189,11 @@ pub struct RegistryClient {
     base: String,
     latest_ttl: Duration,
     by_ref: RwLock<HashMap<SchemaRef, Arc<Schema>>>,
-    ids: RwLock<HashMap<(String, Schema), i32>>,
+    /// Subject → schema → id: nested so that a lookup borrows the subject and the schema.
+    ids: RwLock<HashMap<String, HashMap<Schema, i32>>>,
+    /// Full name of an Avro schema's named type by its text (the record strategies' input),
+    /// so it is parsed once rather than per record.
+    record_names: RwLock<HashMap<String, Option<String>>>,
     latest: RwLock<HashMap<String, (Instant, Arc<RegisteredSchema>)>>,
     versions: RwLock<HashMap<(String, i32), Arc<Schema>>>,
 }
@@ -207,6 +211,7 @@ impl RegistryClient {
             latest_ttl: Duration::from_secs(300),
             by_ref: RwLock::default(),
             ids: RwLock::default(),
+            record_names: RwLock::default(),
             latest: RwLock::default(),
             versions: RwLock::default(),
         })
@@ -267,8 +272,7 @@ impl RegistryClient {
     }
 
     async fn id_for(&self, subject: &str, schema: &Schema, register: bool) -> Result<i32, Error> {
-        let key = (subject.to_string(), schema.clone());
-        if let Some(id) = self.ids.read().get(&key) {
+        if let Some(id) = self.ids.read().get(subject).and_then(|m| m.get(schema)) {
             return Ok(*id);
         }
         let path = if register {
@@ -282,7 +286,7 @@ impl RegistryClient {
             .and_then(Value::as_i64)
             .and_then(|i| i32::try_from(i).ok())
             .ok_or_else(|| Error::Transport(format!("registry answer without an id: {body}")))?;
-        self.ids.write().insert(key, id);
+        self.ids.write().entry(subject.to_string()).or_default().insert(schema.clone(), id);
         Ok(id)
     }
 
@@ -390,22 +394,35 @@ impl RegistryClient {
     ) -> Result<Vec<u8>, Error> {
         let record_name = match config.strategy {
             SubjectNameStrategy::Topic => None,
-            _ => AvroSchema::parse(&schema.text, &[]).ok().and_then(|s| s.full_name()),
+            _ => self.record_name(schema),
         };
         let (id, latest) = self.writer_schema(config, topic, record_name.as_deref(), schema).await?;
         let key = SchemaRef::Id(id);
-        self.avro_writer(codec, key, latest.as_ref().map_or(schema, |l| &l.schema)).await?;
-        codec.encode(key, value)
+        let writer = self.avro_writer(codec, key, latest.as_ref().map_or(schema, |l| &l.schema)).await?;
+        writer.encode_framed(key, value)
+    }
+
+    /// The full name of the named type `schema` (Avro) defines, parsed once per schema text.
+    fn record_name(&self, schema: &Schema) -> Option<String> {
+        if let Some(name) = self.record_names.read().get(&schema.text) {
+            return name.clone();
+        }
+        let name = crate::avro::full_name_of(&schema.text);
+        self.record_names.write().insert(schema.text.clone(), name.clone());
+        name
     }
 
     /// Decodes a framed Avro record, fetching its writer schema on first sight of its id.
     pub async fn avro_decode<T: DeserializeOwned>(&self, codec: &AvroCodec, bytes: &[u8]) -> Result<T, Error> {
         let frame = wire::parse(bytes)?;
-        if codec.get(frame.schema).is_none() {
-            let schema = self.schema(frame.schema).await?;
-            self.avro_writer(codec, frame.schema, &schema).await?;
-        }
-        codec.decode(bytes)
+        let writer = match codec.get(frame.schema) {
+            Some(writer) => writer,
+            None => {
+                let schema = self.schema(frame.schema).await?;
+                self.avro_writer(codec, frame.schema, &schema).await?
+            }
+        };
+        writer.decode_into(frame.payload)
     }
 
     /// Decodes a framed Protobuf record to proto3 JSON, fetching its schema on first sight.
