@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use schemata_codec::avro::AvroCodec;
+use schemata_codec::json::JsonCodec;
 use schemata_codec::protobuf::ProtobufCodec;
 use schemata_codec::wire::{self, guid_string, SchemaRef};
 use serde_json::{json, Value};
@@ -80,7 +81,7 @@ fn run_encode(args: &EncodeArgs) -> Result<(), String> {
             codec.add_schema(key, &schema.text, &refs).map_err(|e| e.to_string())?;
             codec.encode_json(key, args.message.as_deref(), &value)
         }
-        SchemaType::Json => schemata_codec::json::encode(key, &value),
+        SchemaType::Json => json_codec(key, &schema)?.encode(key, &value, !args.no_validate),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
@@ -116,7 +117,9 @@ fn run_decode(args: &DecodeArgs) -> Result<(), String> {
             let (_, indexes, value) = codec.decode_json(&bytes).map_err(|e| e.to_string())?;
             (Some(indexes), value)
         }
-        SchemaType::Json => (None, schemata_codec::json::decode::<Value>(&bytes).map_err(|e| e.to_string())?.1),
+        SchemaType::Json => {
+            (None, json_codec(key, &schema)?.decode::<Value>(&bytes, !args.no_validate).map_err(|e| e.to_string())?.1)
+        }
     };
     let printed = if args.show_id {
         let mut shown = match key {
@@ -133,6 +136,14 @@ fn run_decode(args: &DecodeArgs) -> Result<(), String> {
     };
     println!("{printed}");
     Ok(())
+}
+
+/// A JSON Schema codec holding the fetched schema, compiled, as `key`.
+fn json_codec(key: SchemaRef, schema: &Fetched) -> Result<JsonCodec, String> {
+    let codec = JsonCodec::new();
+    let refs: Vec<(&str, &str)> = schema.references.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    codec.add_schema(key, &schema.text, &refs).map_err(|e| e.to_string())?;
+    Ok(codec)
 }
 
 /// GET `path`; a registry error becomes "`what`: message (error_code N)".

@@ -56,6 +56,10 @@ pub struct EncodeArgs {
     #[arg(long, value_name = "FULL.NAME")]
     pub message: Option<String>,
 
+    /// JSON Schema: write the value without checking it against the schema first.
+    #[arg(long)]
+    pub no_validate: bool,
+
     /// Seconds to wait for the registry per request.
     #[arg(long, default_value_t = 10)]
     pub timeout_secs: u64,
@@ -71,6 +75,10 @@ pub struct DecodeArgs {
     /// Print `{"schemaId": N, "messageIndexes": [..], "value": ..}` instead of the value alone.
     #[arg(long)]
     pub show_id: bool,
+
+    /// JSON Schema: print the value without checking it against the schema.
+    #[arg(long)]
+    pub no_validate: bool,
 
     /// Seconds to wait for the registry per request.
     #[arg(long, default_value_t = 10)]

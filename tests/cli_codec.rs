@@ -120,3 +120,29 @@ fn bad_bytes_unknown_ids_and_refused_values_exit_non_zero_with_one_line() {
     assert_eq!(code, 1);
     assert!(err.contains("40401"), "{err}");
 }
+
+#[test]
+fn json_schema_values_are_validated_unless_told_not_to() {
+    let server = Server::start();
+    let registry = server.url("");
+    let schema = r#"{"type":"object","properties":{"n":{"type":"integer","minimum":0}},"required":["n"]}"#;
+    let id = register(&server, "v-value", json!({ "schemaType": "JSON", "schema": schema }));
+    let encode_args = ["encode", "--registry", registry.as_str(), "--subject", "v-value"];
+    let (code, out, err) = run(&encode_args, br#"{"n": -1}"#);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("json schema: /n:"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
+    // Written without validation (as a producer that does not check would), it is refused
+    // on decode unless that is told not to check either.
+    let (code, bad, err) = run(&[&encode_args[..], &["--no-validate"]].concat(), br#"{"m": 1}"#);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(bad, [&[0, 0, 0, 0, id as u8][..], br#"{"m":1}"#].concat());
+    let (code, _, err) = run(&["decode", "--registry", &registry], &bad);
+    assert_eq!(code, 1);
+    assert!(err.contains("required"), "{err}");
+    let (code, out, err) = run(&["decode", "--registry", &registry, "--no-validate"], &bad);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_slice::<Value>(&out).unwrap(), json!({"m": 1}));
+}

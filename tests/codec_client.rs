@@ -1,7 +1,7 @@
 //! The codec crate's async registry client against the real server: auto-registration and
 //! lookup under each subject name strategy, use-latest-version with its TTL, writer schemas
-//! with references fetched on first sight, Protobuf decoding, and registry errors that keep
-//! their `error_code`.
+//! with references fetched on first sight, Protobuf decoding, JSON Schema validation, and
+//! registry errors that keep their `error_code`.
 
 mod common;
 
@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::{Server, USER_V1, USER_V2};
 use schemata_codec::avro::AvroCodec;
 use schemata_codec::client::{Reference, RegistryClient, Schema, SerializerConfig, SubjectNameStrategy};
+use schemata_codec::json::JsonCodec;
 use schemata_codec::protobuf::ProtobufCodec;
 use schemata_codec::{Error, SchemaRef};
 use serde_json::{json, Value};
@@ -112,4 +113,43 @@ fn references_and_protobuf_are_fetched_on_first_sight() {
         let (schema_ref, indexes, decoded) = client.protobuf_decode_json(&ProtobufCodec::new(), &framed).await.unwrap();
         assert_eq!((schema_ref, indexes, decoded), (SchemaRef::Id(id), vec![0, 0], json!({"s": "hi"})));
     });
+}
+
+#[test]
+fn json_schema_records_are_validated_against_the_registered_schema() {
+    let server = Server::start();
+    let rt = runtime();
+    let person = r#"{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}"#;
+    server.post("/subjects/person/versions", json!({"schemaType": "JSON", "schema": person}));
+    let order = Schema {
+        schema_type: schemata_codec::client::SchemaType::Json,
+        text: r#"{"title":"Order","type":"object","properties":{"who":{"$ref":"person.json"}},"required":["who"]}"#
+            .into(),
+        references: vec![Reference { name: "person.json".into(), subject: "person".into(), version: 1 }],
+    };
+    let by_title = SerializerConfig { strategy: SubjectNameStrategy::TopicRecord, ..SerializerConfig::default() };
+    let good = json!({"who": {"name": "ada"}});
+    let bytes = rt.block_on(async {
+        let client = RegistryClient::new(&server.url("")).unwrap();
+        let codec = JsonCodec::new();
+        let bytes = client.json_encode(&codec, &by_title, "orders", &order, &good, true).await.unwrap();
+        // The referenced schema is fetched and applied: a nameless person is refused.
+        let bad = json!({"who": {}});
+        let err = client.json_encode(&codec, &by_title, "orders", &order, &bad, true).await.unwrap_err();
+        assert!(matches!(err, Error::JsonSchemaViolation(_)), "{err}");
+        let unchecked = client.json_encode(&codec, &by_title, "orders", &order, &bad, false).await.unwrap();
+
+        // A fresh consumer fetches the schema and its reference by id on first sight.
+        let consumer = RegistryClient::new(&server.url("")).unwrap();
+        let codec = JsonCodec::new();
+        let (schema, back): (_, Value) = consumer.json_decode(&codec, &bytes, true).await.unwrap();
+        assert_eq!((schema, back), (SchemaRef::Id(i32::from(bytes[4])), good.clone()));
+        let err = consumer.json_decode::<Value>(&codec, &unchecked, true).await.unwrap_err();
+        assert!(matches!(err, Error::JsonSchemaViolation(_)), "{err}");
+        bytes
+    });
+    // TopicRecordNameStrategy took the schema's title.
+    let (status, latest) = server.get("/subjects/orders-Order/versions/latest");
+    assert_eq!(status, 200);
+    assert_eq!(latest["id"].as_u64().unwrap(), u64::from(bytes[4]));
 }

@@ -33,6 +33,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::avro::{AvroCodec, AvroSchema};
+#[cfg(feature = "json-schema")]
+use crate::json::JsonCodec;
 use crate::protobuf::ProtobufCodec;
 use crate::wire::{self, guid_string, SchemaRef};
 use crate::Error;
@@ -402,12 +404,19 @@ impl RegistryClient {
         writer.encode_framed(key, value)
     }
 
-    /// The full name of the named type `schema` (Avro) defines, parsed once per schema text.
+    /// The record name the record strategies use, read once per schema text: an Avro
+    /// schema's full name, a JSON Schema's `title` (as Confluent's JSON serializer takes it).
     fn record_name(&self, schema: &Schema) -> Option<String> {
         if let Some(name) = self.record_names.read().get(&schema.text) {
             return name.clone();
         }
-        let name = crate::avro::full_name_of(&schema.text);
+        let name = match schema.schema_type {
+            SchemaType::Avro => crate::avro::full_name_of(&schema.text),
+            SchemaType::Json => serde_json::from_str::<Value>(&schema.text)
+                .ok()
+                .and_then(|v| v.get("title").and_then(Value::as_str).map(str::to_string)),
+            SchemaType::Protobuf => None,
+        };
         self.record_names.write().insert(schema.text.clone(), name.clone());
         name
     }
@@ -439,6 +448,61 @@ impl RegistryClient {
             codec.add_schema(frame.schema, &schema.text, &refs)?;
         }
         codec.decode_json(bytes)
+    }
+
+    /// The JSON Schema registered as `schema`, compiled into `codec` on first sight.
+    #[cfg(feature = "json-schema")]
+    async fn json_schema(&self, codec: &JsonCodec, schema: SchemaRef, text: &Schema) -> Result<(), Error> {
+        if codec.get(schema).is_none() {
+            let refs = self.reference_texts(text).await?;
+            let refs: Vec<(&str, &str)> = refs.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+            codec.add_schema(schema, &text.text, &refs)?;
+        }
+        Ok(())
+    }
+
+    /// Encodes `value` as a JSON Schema producer would (writer schema per `config`, as
+    /// [`RegistryClient::avro_encode`]), checking it against that schema first when
+    /// `validate` (Confluent's JSON serializer does by default).
+    #[cfg(feature = "json-schema")]
+    pub async fn json_encode<T: Serialize + ?Sized>(
+        &self,
+        codec: &JsonCodec,
+        config: &SerializerConfig,
+        topic: &str,
+        schema: &Schema,
+        value: &T,
+        validate: bool,
+    ) -> Result<Vec<u8>, Error> {
+        let record_name = match config.strategy {
+            SubjectNameStrategy::Topic => None,
+            _ => self.record_name(schema),
+        };
+        let (id, latest) = self.writer_schema(config, topic, record_name.as_deref(), schema).await?;
+        let key = SchemaRef::Id(id);
+        if validate {
+            self.json_schema(codec, key, latest.as_ref().map_or(schema, |l| &l.schema)).await?;
+        }
+        codec.encode(key, value, validate)
+    }
+
+    /// Decodes a framed JSON Schema record, checking it against the schema it names (fetched
+    /// on first sight) when `validate`.
+    #[cfg(feature = "json-schema")]
+    pub async fn json_decode<T: DeserializeOwned>(
+        &self,
+        codec: &JsonCodec,
+        bytes: &[u8],
+        validate: bool,
+    ) -> Result<(SchemaRef, T), Error> {
+        if validate {
+            let frame = wire::parse(bytes)?;
+            if codec.get(frame.schema).is_none() {
+                let schema = self.schema(frame.schema).await?;
+                self.json_schema(codec, frame.schema, &schema).await?;
+            }
+        }
+        codec.decode(bytes, validate)
     }
 }
 
