@@ -153,3 +153,36 @@ fn json_schema_records_are_validated_against_the_registered_schema() {
     assert_eq!(status, 200);
     assert_eq!(latest["id"].as_u64().unwrap(), u64::from(bytes[4]));
 }
+
+#[test]
+fn records_framed_by_guid_find_their_schema_by_guid() {
+    let server = Server::start();
+    let rt = runtime();
+    let (status, registered) =
+        server.send_keeping_guids("POST", "/subjects/g-value/versions", Some(&json!({"schema": USER_V1})));
+    assert_eq!(status, 200, "{registered}");
+    let guid: Vec<u8> = registered["guid"]
+        .as_str()
+        .unwrap()
+        .replace('-', "")
+        .as_bytes()
+        .chunks(2)
+        .map(|h| u8::from_str_radix(std::str::from_utf8(h).unwrap(), 16).unwrap())
+        .collect();
+    let guid: [u8; 16] = guid.try_into().unwrap();
+    let value = json!({"name": "ada"});
+    let framed = AvroCodec::new()
+        .add_schema(SchemaRef::Guid(guid), USER_V1, &[])
+        .unwrap()
+        .encode_framed(SchemaRef::Guid(guid), &value)
+        .unwrap();
+    assert_eq!((framed[0], &framed[1..17]), (1, &guid[..]));
+    rt.block_on(async {
+        let consumer = RegistryClient::new(&server.url("")).unwrap();
+        let back: Value = consumer.avro_decode(&AvroCodec::new(), &framed).await.unwrap();
+        assert_eq!(back, value);
+        let unknown = [&[1u8][..], &[0; 16], &framed[17..]].concat();
+        let err = consumer.avro_decode::<Value>(&AvroCodec::new(), &unknown).await.unwrap_err();
+        assert!(matches!(err, Error::Registry { error_code: 40403, .. }), "{err}");
+    });
+}

@@ -1,6 +1,6 @@
 //! HTTP tests of `/schemas` (by id, `/schema`, `/subjects`, `/versions`, `fetchMaxId`, the
 //! global listing with `subjectPrefix`/`deleted`/`latestOnly`/`offset`/`limit`,
-//! `/schemas/types`), the root resource, `/v1/metadata/*`, `/contexts`, and routing errors
+//! `/schemas/types`, by GUID), the root resource, `/v1/metadata/*`, `/contexts`, and routing errors
 //! (unknown path 404/404, wrong method 405/405). Expected answers follow the recorded
 //! Confluent 7.9.0 corpus.
 
@@ -208,4 +208,43 @@ fn unknown_paths_and_wrong_methods() {
         assert_eq!((r.status, r.json), (405, not_allowed.clone()), "{method} {path}");
         assert_eq!(r.content_type.as_deref(), Some(CT), "{method} {path}");
     }
+}
+
+/// Confluent 8's schema GUIDs: every entity carries the schema's, and it finds the schema.
+#[test]
+fn guids_name_schemas_across_subjects_and_contexts() {
+    let mut s = Server::start();
+    let keep = |method: &str, path: &str, body: Option<Value>| s.send_keeping_guids(method, path, body.as_ref());
+    let (status, reg) = keep("POST", "/subjects/g1/versions", Some(json!({ "schema": USER_V1 })));
+    assert_eq!(status, 200, "{reg}");
+    let (id, guid) = (reg["id"].clone(), reg["guid"].as_str().unwrap().to_string());
+    // The same schema has the same GUID everywhere it shows, under any subject or context.
+    assert_eq!(keep("GET", "/subjects/g1/versions/1", None).1["guid"], guid);
+    assert_eq!(keep("GET", &format!("/schemas/ids/{id}"), None).1["guid"], guid);
+    let (_, again) = keep("POST", "/subjects/:.other:g2/versions", Some(json!({ "schema": USER_V1 })));
+    assert_eq!((again["id"].clone(), again["guid"].as_str()), (id.clone(), Some(guid.as_str())));
+    let (_, looked_up) = keep("POST", "/subjects/g1", Some(json!({ "schema": USER_V1 })));
+    assert_eq!(looked_up["guid"], guid);
+    // A different schema has another.
+    let (_, v2) = keep("POST", "/subjects/g1/versions", Some(json!({ "schema": USER_V2 })));
+    assert_ne!(v2["guid"], guid);
+
+    let (status, by_guid) = keep("GET", &format!("/schemas/guids/{guid}"), None);
+    assert_eq!(status, 200);
+    assert_eq!(by_guid, keep("GET", &format!("/schemas/ids/{id}"), None).1);
+    assert_eq!(keep("GET", &format!("/schemas/guids/{}", guid.to_uppercase()), None).1, by_guid);
+    assert_eq!(
+        s.get(&format!("/schemas/guids/{guid}/ids")),
+        (200, json!([{"context": ".", "id": id}, {"context": ".other", "id": id}]))
+    );
+    for unknown in ["00000000-0000-0000-0000-000000000000", "not-a-guid"] {
+        assert_eq!(
+            s.get(&format!("/schemas/guids/{unknown}")),
+            (404, json!({"error_code": 40403, "message": format!("Schema {unknown} not found")}))
+        );
+        assert_eq!(s.get(&format!("/schemas/guids/{unknown}/ids")).1["error_code"], 40403);
+    }
+    // A schema stays findable by GUID after a restart (the GUID table is rebuilt).
+    s.restart();
+    assert_eq!(s.send_keeping_guids("GET", &format!("/schemas/guids/{guid}"), None).1, by_guid);
 }

@@ -1,5 +1,7 @@
 //! Confluent's response entities built from registry values. Empty and absent fields are
 //! omitted (Jackson NON_EMPTY), and `schemaType` is omitted for AVRO as 7.x servers do.
+//! Entities carry the schema's `guid`, as 8.x servers do, for clients that frame records
+//! with it (7.x clients ignore the field).
 
 use serde_json::{json, Map, Value};
 
@@ -31,6 +33,7 @@ pub fn subject_version(sv: &SubjectVersion) -> Value {
     m.insert("subject".into(), json!(sv.subject));
     m.insert("version".into(), json!(sv.version));
     m.insert("id".into(), json!(sv.schema.id));
+    m.insert("guid".into(), json!(sv.schema.guid()));
     schema_fields(&sv.schema, &mut m);
     Value::Object(m)
 }
@@ -39,6 +42,7 @@ pub fn subject_version(sv: &SubjectVersion) -> Value {
 pub fn registered(sv: &SubjectVersion) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(sv.schema.id));
+    m.insert("guid".into(), json!(sv.schema.guid()));
     m.insert("version".into(), json!(sv.version));
     schema_fields(&sv.schema, &mut m);
     Value::Object(m)
@@ -48,6 +52,7 @@ pub fn registered(sv: &SubjectVersion) -> Value {
 pub fn schema_string(stored: &StoredSchema, max_id: Option<u32>) -> Value {
     let mut m = Map::new();
     schema_fields(stored, &mut m);
+    m.insert("guid".into(), json!(stored.guid()));
     if let Some(max) = max_id {
         m.insert("maxId".into(), json!(max));
     }

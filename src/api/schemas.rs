@@ -1,4 +1,4 @@
-//! /schemas: by global id, and the global listing.
+//! /schemas: by global id or GUID, and the global listing.
 
 use actix_web::{web, HttpRequest};
 use serde_json::json;
@@ -25,6 +25,21 @@ async fn by_id_schema(req: HttpRequest, reg: Reg) -> ApiResult {
     let stored = reg.schema_by_id(id(&req)?, contexts::subject_param(&req, &Params::from(&req))?.as_deref())?;
     let text = reg.formatted_text(&stored, Params::from(&req).get("format"));
     reply_raw(&req, text.unwrap_or_else(|| render::raw_schema(&stored)))
+}
+
+async fn by_guid(req: HttpRequest, reg: Reg) -> ApiResult {
+    let stored = reg.schema_by_guid(req.match_info().get("guid").unwrap_or_default())?;
+    let text = reg.formatted_text(&stored, Params::from(&req).get("format"));
+    reply(&req, &render::with_schema_text(render::schema_string(&stored, None), text))
+}
+
+async fn guid_ids(req: HttpRequest, reg: Reg) -> ApiResult {
+    let ids: Vec<_> = reg
+        .guid_ids(req.match_info().get("guid").unwrap_or_default())?
+        .into_iter()
+        .map(|(context, id)| json!({ "context": context, "id": id }))
+        .collect();
+    reply(&req, &ids)
 }
 
 async fn id_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
@@ -78,5 +93,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/schemas/ids/{id}").route(web::get().to(by_id)))
         .service(resource("/schemas/ids/{id}/schema").route(web::get().to(by_id_schema)))
         .service(resource("/schemas/ids/{id}/subjects").route(web::get().to(id_subjects)))
-        .service(resource("/schemas/ids/{id}/versions").route(web::get().to(id_versions)));
+        .service(resource("/schemas/ids/{id}/versions").route(web::get().to(id_versions)))
+        .service(resource("/schemas/guids/{guid}").route(web::get().to(by_guid)))
+        .service(resource("/schemas/guids/{guid}/ids").route(web::get().to(guid_ids)));
 }

@@ -69,7 +69,7 @@ async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult 
             let text = reg.formatted_text(&sv.schema, p.get("format"));
             reply(&req, &render::with_schema_text(render::registered(&sv), text))
         }
-        None => reply(&req, &json!({ "id": out.id })),
+        None => reply(&req, &json!({ "id": out.id, "guid": out.guid })),
     }
 }
 
@@ -127,7 +127,7 @@ async fn modify_tags(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResu
     let out = blocking(move || registry.modify_tags(&s, v, &tags)).await?;
     match out.full {
         Some(sv) => reply(&req, &render::registered(&sv)),
-        None => reply(&req, &json!({ "id": out.id })),
+        None => reply(&req, &json!({ "id": out.id, "guid": out.guid })),
     }
 }
 

@@ -28,6 +28,9 @@ pub enum RegistryError {
     SchemaNotFound,
     #[error("Schema {0} not found")]
     SchemaIdNotFound(i64),
+    /// A GUID (8.0+ framing) no stored schema has; the text as the client sent it.
+    #[error("Schema {0} not found")]
+    SchemaGuidNotFound(String),
     #[error("Subject '{0}' was soft deleted.Set permanent=true to delete permanently")]
     SubjectSoftDeleted(String),
     #[error("Subject '{0}' was not deleted first before being permanently deleted")]
@@ -81,7 +84,7 @@ impl RegistryError {
             Unprocessable(_) => 422,
             SubjectNotFound(_) => 40401,
             VersionNotFound(_) => 40402,
-            SchemaNotFound | SchemaIdNotFound(_) => 40403,
+            SchemaNotFound | SchemaIdNotFound(_) | SchemaGuidNotFound(_) => 40403,
             SubjectSoftDeleted(_) => 40404,
             SubjectNotSoftDeleted(_) => 40405,
             VersionSoftDeleted(..) => 40406,

@@ -2,6 +2,7 @@
 //! config and mode settings. These types are persisted (as JSON) and served, so their field
 //! names follow Confluent's entities.
 
+use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -30,6 +31,131 @@ pub struct SchemaRecord {
     pub metadata: Option<Box<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_set: Option<Box<Value>>,
+}
+
+impl SchemaRecord {
+    /// Confluent's `MD5.ofSchema`: the schema's identity there (two registrations with the
+    /// same digest are one schema) and, since 8.0, its GUID. It covers the text, the
+    /// references, the metadata and the rule set, not the schema type.
+    pub fn md5(&self) -> [u8; 16] {
+        let mut md = Md5::new();
+        md.update(self.schema.as_bytes());
+        for r in &self.references {
+            md.update(r.name.as_bytes());
+            md.update(r.subject.as_bytes());
+            md.update(r.version.to_be_bytes());
+        }
+        if let Some(metadata) = &self.metadata {
+            md.update([1]);
+            hash_metadata(&mut md, metadata);
+        }
+        if let Some(rule_set) = &self.rule_set {
+            md.update([1]);
+            for kind in ["migrationRules", "domainRules", "encodingRules"] {
+                for rule in rule_set.get(kind).and_then(Value::as_array).into_iter().flatten() {
+                    hash_rule(&mut md, rule);
+                }
+            }
+        }
+        md.finalize().into()
+    }
+
+    /// The GUID Confluent 8 gives the schema: its MD5 read as a UUID.
+    pub fn guid(&self) -> String {
+        format_guid(&self.md5())
+    }
+}
+
+/// 16 bytes as a UUID string (lower-case hex, 8-4-4-4-12), as Java's `UUID.toString`.
+pub fn format_guid(bytes: &[u8; 16]) -> String {
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+/// A UUID string (any case, hyphens where Java puts them) as its 16 bytes.
+pub fn parse_guid(text: &str) -> Option<[u8; 16]> {
+    let groups: Vec<&str> = text.split('-').collect();
+    let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    if lengths != [8, 4, 4, 4, 12] {
+        return None;
+    }
+    let hex = groups.concat();
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The strings of a JSON array (or one string), sorted: Confluent keeps these as sorted sets.
+fn sorted_strings(v: Option<&Value>) -> Vec<&str> {
+    let mut out: Vec<&str> = match v {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(s)) => vec![s.as_str()],
+        _ => vec![],
+    };
+    out.sort_unstable();
+    out
+}
+
+/// The entries of a JSON object, sorted by key (Confluent keeps sorted maps).
+fn sorted_entries(v: Option<&Value>) -> Vec<(&String, &Value)> {
+    let mut out: Vec<(&String, &Value)> = v.and_then(Value::as_object).into_iter().flatten().collect();
+    out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out
+}
+
+/// `Metadata.updateHash`: tags (path, then its tags), properties, sensitive names.
+fn hash_metadata(md: &mut Md5, metadata: &Value) {
+    for (path, tags) in sorted_entries(metadata.get("tags")) {
+        md.update(path.as_bytes());
+        for tag in sorted_strings(Some(tags)) {
+            md.update(tag.as_bytes());
+        }
+    }
+    for (key, value) in sorted_entries(metadata.get("properties")) {
+        md.update(key.as_bytes());
+        md.update(scalar_text(value).as_bytes());
+    }
+    for name in sorted_strings(metadata.get("sensitive")) {
+        md.update(name.as_bytes());
+    }
+}
+
+/// `Rule.updateHash`: each field that is present, in Confluent's order.
+fn hash_rule(md: &mut Md5, rule: &Value) {
+    let text = |k: &str| rule.get(k).and_then(Value::as_str);
+    for key in ["name", "doc", "kind", "mode", "type"] {
+        if let Some(v) = text(key) {
+            md.update(v.as_bytes());
+        }
+    }
+    for tag in sorted_strings(rule.get("tags")) {
+        md.update(tag.as_bytes());
+    }
+    for (key, value) in sorted_entries(rule.get("params")) {
+        md.update(key.as_bytes());
+        md.update(scalar_text(value).as_bytes());
+    }
+    for key in ["expr", "onSuccess", "onFailure"] {
+        if let Some(v) = text(key) {
+            md.update(v.as_bytes());
+        }
+    }
+    // Whether Confluent hashes `disabled` is not known (a false one adds nothing there);
+    // a true one is hashed so that two rule sets differing by it stay two schemas here.
+    if rule.get("disabled") == Some(&Value::Bool(true)) {
+        md.update(b"disabled");
+    }
+}
+
+/// A map value as the Java `String` Jackson would have made of it.
+fn scalar_text(v: &Value) -> std::borrow::Cow<'_, str> {
+    match v {
+        Value::String(s) => s.as_str().into(),
+        Value::Null => "".into(),
+        other => other.to_string().into(),
+    }
 }
 
 /// The state of one version of a subject.
@@ -180,4 +306,45 @@ impl Config {
 pub enum Scope {
     Global,
     Subject(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(metadata: Option<Value>, rule_set: Option<Value>) -> SchemaRecord {
+        SchemaRecord {
+            schema_type: SchemaType::Avro,
+            schema: r#"{"type":"record","name":"myrecord","fields":[{"type":"string","default":null,"name":"f"}]}"#
+                .into(),
+            references: vec![],
+            metadata: metadata.map(Box::new),
+            rule_set: rule_set.map(Box::new),
+        }
+    }
+
+    /// The digests Confluent's own tests pin for these records (signed Java bytes there).
+    #[test]
+    fn md5_matches_confluents_pinned_digests() {
+        assert_eq!(record(None, None).md5(), [29, 32, 203, 185, 229, 227, 94, 151, 84, 231, 218, 23, 11, 110, 93, 219]);
+        // Empty metadata and one domain rule with only its kind and mode.
+        let rules = serde_json::json!({"domainRules": [{"kind": "TRANSFORM", "mode": "WRITEREAD", "disabled": false}]});
+        assert_eq!(
+            record(Some(serde_json::json!({})), Some(rules)).md5(),
+            [22, 241, 236, 165, 235, 249, 34, 179, 218, 128, 33, 47, 143, 167, 52, 46]
+        );
+        // The type is not part of it.
+        let protobuf = SchemaRecord { schema_type: SchemaType::Protobuf, ..record(None, None) };
+        assert_eq!(protobuf.md5(), record(None, None).md5());
+    }
+
+    #[test]
+    fn guids_print_and_parse_as_java_uuids() {
+        let guid = record(None, None).guid();
+        assert_eq!(guid, "1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb");
+        assert_eq!(parse_guid(&guid.to_uppercase()), Some(record(None, None).md5()));
+        for bad in ["", "1d20cbb9e5e35e9754e7da170b6e5ddb", "1d20cbb9-e5e3-5e97-54e7-da170b6e5ddx", "1-2-3-4-5"] {
+            assert_eq!(parse_guid(bad), None, "{bad}");
+        }
+    }
 }

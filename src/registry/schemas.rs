@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::contexts::{context_of, DEFAULT_CONTEXT};
 use super::error::{RegistryError, Result};
+use super::model::parse_guid;
 use super::{Page, Registry, SubjectVersion};
 use crate::store::StoredSchema;
 
@@ -31,6 +32,30 @@ impl Registry {
             .filter(|&id| only_default || Self::id_context(&idx, id, subject).is_some())
             .and_then(|id| idx.schemas.get(&id).cloned())
             .ok_or(RegistryError::SchemaIdNotFound(id))
+    }
+
+    /// GET /schemas/guids/{guid}: the schema with this GUID (Confluent 8's schema identity,
+    /// the MD5 of the schema), in whatever context it is used.
+    pub fn schema_by_guid(&self, guid: &str) -> Result<Arc<StoredSchema>> {
+        let idx = self.store.read();
+        parse_guid(guid)
+            .and_then(|g| idx.by_guid(&g).cloned())
+            .ok_or_else(|| RegistryError::SchemaGuidNotFound(guid.to_string()))
+    }
+
+    /// GET /schemas/guids/{guid}/ids: the (context, id) under which the schema is used. Ids
+    /// are global here, so it is one id in each context holding a subject that uses it (the
+    /// default context when no live subject does).
+    pub fn guid_ids(&self, guid: &str) -> Result<Vec<(String, u32)>> {
+        let id = self.schema_by_guid(guid)?.id;
+        let idx = self.store.read();
+        let mut contexts: Vec<&str> = idx.usages.get(&id).into_iter().flatten().map(|(s, _)| context_of(s)).collect();
+        contexts.sort_unstable();
+        contexts.dedup();
+        if contexts.is_empty() {
+            contexts.push(DEFAULT_CONTEXT);
+        }
+        Ok(contexts.into_iter().map(|c| (c.to_string(), id)).collect())
     }
 
     /// The largest id handed out so far (`fetchMaxId`).

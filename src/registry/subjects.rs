@@ -16,6 +16,8 @@ use crate::store::{index::identity, Change, Index, Pending, Planned};
 #[derive(Debug)]
 pub struct Registered {
     pub id: u32,
+    /// The schema's GUID (8.x servers answer it with the id).
+    pub guid: String,
     /// Set when Confluent answers with the whole schema rather than only `{"id"}`.
     pub full: Option<SubjectVersion>,
 }
@@ -185,7 +187,8 @@ impl Registry {
         if explicit_version.is_none() {
             if let Some((_, state)) = match_in_subject(idx, subject, &record, false) {
                 if explicit_id.is_none() || explicit_id == Some(state.id as i64) {
-                    return Ok((vec![], Registered { id: state.id, full: None }));
+                    let guid = idx.schemas.get(&state.id).map(|s| s.guid()).unwrap_or_else(|| record.guid());
+                    return Ok((vec![], Registered { id: state.id, guid, full: None }));
                 }
             }
         }
@@ -234,7 +237,8 @@ impl Registry {
             if let Some((v, state)) = find_in_subject(idx, subject, &record, false) {
                 if explicit_version.is_none() || explicit_version == Some(v as i64) {
                     let full = self.subject_version(idx, subject, v, state);
-                    return Ok((vec![], Registered { id: state.id, full: Some(full) }));
+                    let guid = full.schema.guid();
+                    return Ok((vec![], Registered { id: state.id, guid, full: Some(full) }));
                 }
             }
         }
@@ -250,7 +254,7 @@ impl Registry {
         }
 
         let mut changes = Vec::new();
-        let existing = idx.identities.get(&identity(&record)).copied();
+        let existing = idx.same(&record);
         let id = match explicit_id {
             Some(id) => {
                 let id = u32::try_from(id).map_err(|_| {
@@ -269,7 +273,8 @@ impl Registry {
                     if let Some(state) = versions.and_then(|vs| vs.get(&v)) {
                         if state.id == id {
                             let full = self.subject_version(idx, subject, v, *state);
-                            return Ok((vec![], Registered { id, full: Some(full) }));
+                            let guid = full.schema.guid();
+                            return Ok((vec![], Registered { id, guid, full: Some(full) }));
                         }
                     }
                 }
@@ -312,7 +317,7 @@ impl Registry {
             }),
             deleted: false,
         });
-        Ok((changes, Registered { id, full }))
+        Ok((changes, Registered { id, guid: record.guid(), full }))
     }
 
     /// POST /subjects/{subject}: the version of the subject that holds this schema. An
@@ -539,7 +544,7 @@ pub(super) fn latest_live(idx: &Index, subject: &str) -> Option<(u32, VersionSta
 /// The newest version of the subject holding exactly this schema. Found through the id's
 /// uses (sorted, usually one) rather than a scan of the subject's versions.
 fn find_in_subject(idx: &Index, subject: &str, record: &SchemaRecord, deleted: bool) -> Option<(u32, VersionState)> {
-    let id = *idx.identities.get(&identity(record))?;
+    let id = idx.same(record)?;
     let versions = idx.subjects.get(subject)?;
     idx.usages.get(&id)?.iter().rev().filter(|(s, _)| s == subject).find_map(|(_, v)| {
         versions.get(v).filter(|state| state.id == id && (deleted || !state.deleted)).map(|state| (*v, *state))

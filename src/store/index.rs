@@ -5,12 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
-use sha2::{Digest, Sha256};
-
 use crate::registry::contexts::context_of;
 use crate::registry::metadata::has_confluent_version;
-use crate::registry::model::{Config, Mode, SchemaRecord, Scope, VersionState};
-use crate::schema::ParsedSchema;
+use crate::registry::model::{format_guid, Config, Mode, SchemaRecord, Scope, VersionState};
+use crate::schema::{ParsedSchema, SchemaType};
 
 /// One mutation of the registry's state. A write is a list of these, committed atomically.
 // Changes live only for the length of one write, a handful at a time: their size is moot.
@@ -41,15 +39,30 @@ pub struct StoredSchema {
     pub parsed: OnceLock<Result<Arc<ParsedSchema>, String>>,
 }
 
-/// The SHA-256 of a schema record: kept as raw bytes, a third of a hex string's memory.
-pub type Identity = [u8; 32];
+impl StoredSchema {
+    /// The schema's GUID: its MD5, the first 16 bytes of its identity.
+    pub fn guid(&self) -> String {
+        let mut md5 = [0; 16];
+        md5.copy_from_slice(&self.identity[..16]);
+        format_guid(&md5)
+    }
+}
 
-/// Two records with the same identity are the same schema and share one id.
+/// A schema record's Confluent MD5 (see `SchemaRecord::md5`) followed by its type: the same
+/// text under two types is two schemas here. Raw bytes, a third of a hex string's memory.
+pub type Identity = [u8; 17];
+
+/// Two records with the same identity are the same schema and share one id. MD5 admits
+/// crafted collisions, so a match is confirmed by comparing the records (`Index::same`).
 pub fn identity(record: &SchemaRecord) -> Identity {
-    let mut h = Sha256::new();
-    // serde_json of the record is deterministic: fixed field order, refs in request order.
-    h.update(serde_json::to_vec(record).unwrap_or_default());
-    h.finalize().into()
+    identity_of(&record.md5(), record.schema_type)
+}
+
+fn identity_of(md5: &[u8; 16], schema_type: SchemaType) -> Identity {
+    let mut out = [0; 17];
+    out[..16].copy_from_slice(md5);
+    out[16] = schema_type as u8;
+    out
 }
 
 /// Cloned only to start the writer's head state (see `Store::write`): the schemas are shared.
@@ -149,6 +162,22 @@ impl Index {
                 self.contexts.insert(context);
             }
         }
+    }
+
+    /// The id of the schema stored with exactly this record, if any.
+    pub fn same(&self, record: &SchemaRecord) -> Option<u32> {
+        let id = *self.identities.get(&identity(record))?;
+        (self.schemas.get(&id)?.record == *record).then_some(id)
+    }
+
+    /// The schema whose GUID (its MD5) this is; the type is not part of a GUID, so each
+    /// supported type is tried.
+    pub fn by_guid(&self, guid: &[u8; 16]) -> Option<&Arc<StoredSchema>> {
+        SchemaType::SUPPORTED
+            .iter()
+            .filter_map(|&t| self.identities.get(&identity_of(guid, t)))
+            .filter_map(|id| self.schemas.get(id))
+            .min_by_key(|s| s.id)
     }
 
     fn remove_schema(&mut self, id: u32) {

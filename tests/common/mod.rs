@@ -253,7 +253,15 @@ impl Server {
         Resp { status, content_type, text, json }
     }
 
+    /// Sends a JSON request. Entities' `guid`s (an 8.x field) are checked to be UUIDs and
+    /// then removed, so that tests compare the 7.x entity; `send_keeping_guids` keeps them.
     fn send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let (status, mut json) = self.send_keeping_guids(method, path, body);
+        strip_guids(&mut json);
+        (status, json)
+    }
+
+    pub fn send_keeping_guids(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
         let text = body.map(|b| b.to_string());
         let r = self.raw(method, path, text.as_deref(), Some(CT), &[]);
         (r.status, r.json)
@@ -372,4 +380,24 @@ pub fn enc(s: &str) -> String {
         }
     }
     out
+}
+
+/// Removes every `guid` of an entity (or list of them), asserting each is a lower-case UUID.
+pub fn strip_guids(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(g) = m.remove("guid") {
+                let g = g.as_str().unwrap_or_else(|| panic!("guid {g} is not a string"));
+                let lengths: Vec<usize> = g.split('-').map(str::len).collect();
+                assert!(
+                    lengths == [8, 4, 4, 4, 12]
+                        && g.chars().all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c)),
+                    "guid {g} is not a UUID"
+                );
+            }
+            m.values_mut().for_each(strip_guids);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_guids),
+        _ => {}
+    }
 }

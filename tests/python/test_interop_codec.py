@@ -7,16 +7,19 @@ nested message, indexes other than ``[0]``) and ``JSONSerializer`` write records
 codec decodes to the same values, and the codec writes records that ``AvroDeserializer``,
 ``ProtobufDeserializer`` and ``JSONDeserializer`` read back. For Avro and Protobuf the
 codec's bytes must equal the Python serializer's for the same value and schema id.
+Records framed by schema GUID (Confluent 8: magic byte 1 and the GUID, in a record header)
+decode both ways too, the GUID being the MD5 of the registered schema as Confluent defines it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import uuid
 
 import pytest
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import SchemaRegistryClient, header_schema_id_serializer
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
@@ -160,3 +163,31 @@ def test_bad_bytes_and_unknown_ids_fail_with_one_line(registry_url):
         assert done.stdout == b""
         assert expected in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_avro_framed_by_guid_in_a_header_both_ways(client, registry_url):
+    topic = f"codec-guid-{uuid.uuid4().hex[:8]}"
+    headers: list = []
+    ctx = SerializationContext(topic, MessageField.VALUE, headers)
+    conf = {"auto.register.schemas": True, "schema.id.serializer": header_schema_id_serializer}
+    serializer = AvroSerializer(client, json.dumps(AVRO_SCHEMA), conf=conf)
+    value = AVRO_VALUES[0]
+    payload = serializer(value, ctx)
+    [(name, framing)] = headers
+    assert name == "__value_schema_id" and framing[0] == 1 and len(framing) == 17
+    guid = uuid.UUID(bytes=framing[1:17])
+    # The GUID is Confluent's MD5 of the registered (canonical) schema text.
+    registered = SchemaRegistryClient({"url": registry_url}).get_latest_version(f"{topic}-value")
+    assert guid.bytes == hashlib.md5(registered.schema.schema_str.encode()).digest()
+    assert SchemaRegistryClient({"url": registry_url}).get_schema_by_guid(str(guid)).schema_str == (
+        registered.schema.schema_str
+    )
+
+    # The codec reads the GUID framing (magic 1 + GUID, then the Avro body) and looks the
+    # schema up by GUID; Confluent's deserializer reads the header and does the same.
+    assert codec_decode(registry_url, framing + payload, show_id=True) == {"schemaGuid": str(guid), "value": value}
+    fresh = SchemaRegistryClient({"url": registry_url})
+    assert AvroDeserializer(fresh)(payload, SerializationContext(topic, MessageField.VALUE, headers)) == value
+    # And what the codec writes with the id (no header) decodes to the same value.
+    id_framed = codec_encode(registry_url, value, "--subject", f"{topic}-value")
+    assert AvroDeserializer(fresh)(id_framed, SerializationContext(topic, MessageField.VALUE)) == value
