@@ -71,6 +71,7 @@ pub struct Frame<'a> {
 }
 
 /// Reads the magic byte and schema reference.
+#[inline]
 pub fn parse(bytes: &[u8]) -> Result<Frame<'_>, WireError> {
     let short = |needed| WireError::Short { needed, got: bytes.len() };
     match bytes.first() {

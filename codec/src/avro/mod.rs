@@ -43,6 +43,7 @@ use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
 use parking_lot::RwLock;
+use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -193,6 +194,7 @@ impl AvroSchema {
     /// Decodes a payload (the bytes after the framing) into `T`: straight from the bytes with
     /// apache-avro's schema-aware deserializer, or, for shapes it refuses (an enum symbol into
     /// a `String`), through a `Value`.
+    #[inline]
     pub fn decode_into<T: DeserializeOwned>(&self, payload: &[u8]) -> Result<T, Error> {
         let mut direct = payload;
         match self.compiled.borrow_io().reader.read_deser(&mut direct) {
@@ -242,7 +244,9 @@ type ResolutionKey = (SchemaRef, Vec<u8>);
 /// Writer schemas by id or GUID, parsed once; shareable across threads.
 #[derive(Default)]
 pub struct AvroCodec {
-    schemas: RwLock<HashMap<SchemaRef, Arc<AvroSchema>>>,
+    /// FxHash: an id hashes in a few instructions rather than SipHash's dozens. (Keys are
+    /// ids the registry gave out: no crafted collisions.)
+    schemas: RwLock<FxHashMap<SchemaRef, Arc<AvroSchema>>>,
     /// Whether data of a writer can be read with a reader (keyed by its fingerprint): the
     /// check runs once per pair, and an impossible pair fails fast on every later record.
     resolutions: RwLock<HashMap<ResolutionKey, Result<(), String>>>,
@@ -272,15 +276,22 @@ impl AvroCodec {
         self.get(schema).ok_or(Error::UnknownSchema(schema))
     }
 
+    /// Runs `f` with the schema cached for `schema`, under the read lock rather than with a
+    /// clone of its `Arc`: two atomic operations fewer per record.
+    #[inline]
+    fn with_writer<R>(&self, schema: SchemaRef, f: impl FnOnce(&AvroSchema) -> Result<R, Error>) -> Result<R, Error> {
+        f(self.schemas.read().get(&schema).ok_or(Error::UnknownSchema(schema))?)
+    }
+
     /// Frames and encodes `value` with the schema cached for `schema`.
     pub fn encode<T: Serialize + ?Sized>(&self, schema: SchemaRef, value: &T) -> Result<Vec<u8>, Error> {
-        self.writer(schema)?.encode_framed(schema, value)
+        self.with_writer(schema, |w| w.encode_framed(schema, value))
     }
 
     /// Decodes a framed record into `T` with its writer schema.
     pub fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, Error> {
         let frame = wire::parse(bytes)?;
-        self.writer(frame.schema)?.decode_into(frame.payload)
+        self.with_writer(frame.schema, |w| w.decode_into(frame.payload))
     }
 
     /// Decodes a framed record into `T`, resolving the writer schema to `reader`.
