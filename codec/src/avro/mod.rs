@@ -4,6 +4,7 @@
 //! re-parses a schema or re-checks a pair. The encoding is apache-avro's.
 //!
 //! ```
+//! use std::sync::Arc;
 //! use schemata_codec::avro::{AvroCodec, AvroSchema};
 //! use schemata_codec::SchemaRef;
 //! use serde::{Deserialize, Serialize};
@@ -22,7 +23,7 @@
 //! assert_eq!(bytes, [0, 0, 0, 0, 1, 6, b'a', b'd', b'a']);
 //!
 //! // A consumer on the newer schema reads the older record: `age` takes its default.
-//! let reader = AvroSchema::parse(v2, &[])?;
+//! let reader = Arc::new(AvroSchema::parse(v2, &[])?);
 //! let user: UserV2 = codec.decode_with(&bytes, &reader)?;
 //! assert_eq!(user, UserV2 { name: "ada".into(), age: -1 });
 //! # Ok::<(), schemata_codec::Error>(())
@@ -241,15 +242,40 @@ fn dependency_order(mut pending: Vec<Schema>) -> Result<Vec<Schema>, Error> {
 /// A writer schema and a reader schema's fingerprint.
 type ResolutionKey = (SchemaRef, Vec<u8>);
 
+/// A resolution plan: apache-avro's datum reader for one (writer, reader) pair, holding both
+/// name tables, built once per pair rather than per record.
+#[ouroboros::self_referencing]
+struct Resolver {
+    writer: Arc<AvroSchema>,
+    reader: Arc<AvroSchema>,
+    #[borrows(writer, reader)]
+    #[covariant]
+    datum: GenericDatumReader<'this>,
+}
+
+impl Resolver {
+    fn build(writer: Arc<AvroSchema>, reader: Arc<AvroSchema>) -> Result<Resolver, Error> {
+        Resolver::try_new(writer, reader, |w, r| {
+            let (w, r) = (w.compiled.borrow_parsed(), r.compiled.borrow_parsed());
+            Ok(GenericDatumReader::builder(&w.root)
+                .resolved_writer_schemata(w.resolved()?)
+                .reader_schema(&r.root)
+                .resolved_reader_schemata(r.resolved()?)
+                .build()?)
+        })
+    }
+}
+
 /// Writer schemas by id or GUID, parsed once; shareable across threads.
 #[derive(Default)]
 pub struct AvroCodec {
     /// FxHash: an id hashes in a few instructions rather than SipHash's dozens. (Keys are
     /// ids the registry gave out: no crafted collisions.)
     schemas: RwLock<FxHashMap<SchemaRef, Arc<AvroSchema>>>,
-    /// Whether data of a writer can be read with a reader (keyed by its fingerprint): the
-    /// check runs once per pair, and an impossible pair fails fast on every later record.
-    resolutions: RwLock<HashMap<ResolutionKey, Result<(), String>>>,
+    /// Per writer and reader (keyed by its fingerprint): the resolution plan, or why data of
+    /// the writer cannot be read with the reader. Made once per pair; an impossible pair
+    /// fails fast on every later record.
+    resolutions: RwLock<HashMap<ResolutionKey, Result<Arc<Resolver>, String>>>,
 }
 
 impl AvroCodec {
@@ -294,20 +320,23 @@ impl AvroCodec {
         self.with_writer(frame.schema, |w| w.decode_into(frame.payload))
     }
 
-    /// Decodes a framed record into `T`, resolving the writer schema to `reader`.
-    pub fn decode_with<T: DeserializeOwned>(&self, bytes: &[u8], reader: &AvroSchema) -> Result<T, Error> {
+    /// Decodes a framed record into `T`, resolving the writer schema to `reader` (Avro
+    /// schema resolution: a consumer on a newer schema reads older records).
+    pub fn decode_with<T: DeserializeOwned>(&self, bytes: &[u8], reader: &Arc<AvroSchema>) -> Result<T, Error> {
         let value = self.decode_value(bytes, Some(reader))?;
         Ok(apache_avro::from_value(&value)?)
     }
 
     /// Decodes a framed record into an Avro `Value` (resolved to `reader` when given).
-    pub fn decode_value(&self, bytes: &[u8], reader: Option<&AvroSchema>) -> Result<Value, Error> {
+    pub fn decode_value(&self, bytes: &[u8], reader: Option<&Arc<AvroSchema>>) -> Result<Value, Error> {
         let frame = wire::parse(bytes)?;
         let writer = self.writer(frame.schema)?;
-        if let Some(r) = reader {
-            self.check_resolution(frame.schema, &writer, r)?;
-        }
-        writer.decode_payload(frame.payload, reader)
+        let Some(reader) = reader else {
+            return writer.decode_payload(frame.payload, None);
+        };
+        let resolver = self.resolver(frame.schema, writer, reader)?;
+        let mut payload = frame.payload;
+        Ok(resolver.borrow_datum().read_value(&mut payload)?)
     }
 
     /// Decodes a framed record as JSON (see [`to_json`]).
@@ -315,25 +344,33 @@ impl AvroCodec {
         Ok(to_json(&self.decode_value(bytes, None)?))
     }
 
-    fn check_resolution(&self, id: SchemaRef, writer: &AvroSchema, reader: &AvroSchema) -> Result<(), Error> {
-        // Schemas with references hold unresolved `Ref`s the checker cannot follow; their
-        // resolution errors surface per record instead.
-        if writer.has_references() || reader.has_references() {
-            return Ok(());
-        }
+    /// The resolution plan for records of `writer` read as `reader`, made on first use.
+    fn resolver(
+        &self,
+        id: SchemaRef,
+        writer: Arc<AvroSchema>,
+        reader: &Arc<AvroSchema>,
+    ) -> Result<Arc<Resolver>, Error> {
         let key = (id, reader.fingerprint.clone());
         let known = self.resolutions.read().get(&key).cloned();
-        let verdict = match known {
-            Some(v) => v,
+        let plan = match known {
+            Some(plan) => plan,
             None => {
-                let v = SchemaCompatibility::can_read(writer.schema(), reader.schema())
-                    .map(|_| ())
-                    .map_err(|e| e.to_string());
-                self.resolutions.write().insert(key, v.clone());
-                v
+                // Schemas with references hold `Ref`s the checker cannot follow; their
+                // resolution errors surface per record instead.
+                let check = if writer.has_references() || reader.has_references() {
+                    Ok(())
+                } else {
+                    SchemaCompatibility::can_read(writer.schema(), reader.schema())
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                };
+                let plan = check
+                    .and_then(|()| Resolver::build(writer, reader.clone()).map(Arc::new).map_err(|e| e.to_string()));
+                self.resolutions.write().entry(key).or_insert(plan).clone()
             }
         };
-        verdict.map_err(|e| Error::Avro(format!("writer schema {id} cannot be read with the reader schema: {e}")))
+        plan.map_err(|e| Error::Avro(format!("writer schema {id} cannot be read with the reader schema: {e}")))
     }
 }
 
@@ -422,11 +459,13 @@ mod tests {
         let codec = AvroCodec::new();
         codec.add_schema(SchemaRef::Id(1), USER, &[]).unwrap();
         let bytes = codec.encode(SchemaRef::Id(1), &json!({"name":"a","email":null,"tags":[],"kind":"A"})).unwrap();
-        let reader = AvroSchema::parse(
-            r#"{"type":"record","name":"User","namespace":"t","fields":[{"name":"n2","type":"int"}]}"#,
-            &[],
-        )
-        .unwrap();
+        let reader = Arc::new(
+            AvroSchema::parse(
+                r#"{"type":"record","name":"User","namespace":"t","fields":[{"name":"n2","type":"int"}]}"#,
+                &[],
+            )
+            .unwrap(),
+        );
         for _ in 0..2 {
             let err = codec.decode_with::<serde_json::Value>(&bytes, &reader).unwrap_err();
             assert!(err.to_string().contains("cannot be read"), "{err}");
@@ -656,6 +695,24 @@ mod tests {
             proptest::prop_assert_eq!(&decoded, &to_json(&schema.decode_payload(&resolved, None).unwrap()));
             proptest::prop_assert_eq!(&decoded, &to_json(&schema.decode_payload(&from_json, None).unwrap()));
         }
+    }
+
+    #[test]
+    fn newer_readers_read_older_records_through_one_cached_plan() {
+        let address =
+            r#"{"type":"record","name":"Address","namespace":"t","fields":[{"name":"city","type":"string"}]}"#;
+        let v1 = r#"{"type":"record","name":"P","namespace":"t","fields":[{"name":"home","type":"t.Address"}]}"#;
+        let v2 = r#"{"type":"record","name":"P","namespace":"t","fields":[{"name":"home","type":"t.Address"},
+            {"name":"n","type":"long","default":7}]}"#;
+        let codec = AvroCodec::new();
+        codec.add_schema(SchemaRef::Id(1), v1, &[address]).unwrap();
+        let reader = Arc::new(AvroSchema::parse(v2, &[address]).unwrap());
+        for city in ["Oslo", "Rome"] {
+            let bytes = codec.encode(SchemaRef::Id(1), &json!({"home": {"city": city}})).unwrap();
+            let read: serde_json::Value = codec.decode_with(&bytes, &reader).unwrap();
+            assert_eq!(read, json!({"home": {"city": city}, "n": 7}));
+        }
+        assert_eq!(codec.resolutions.read().len(), 1);
     }
 
     #[test]
