@@ -18,7 +18,6 @@
 use std::future::Future;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
@@ -30,6 +29,7 @@ use schemata_codec::avro::AvroCodec;
 use schemata_codec::client::{RegistryClient, Schema, SerializerConfig};
 use schemata_codec::SchemaRef;
 
+mod report;
 mod wide;
 use wide::{schema, value, Wide};
 
@@ -146,37 +146,16 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// Criterion's output folder: `CRITERION_HOME`, else `<target>/criterion`, the bench binary
-/// being `<target>/<profile>/deps/<name>`.
-fn criterion_dir() -> Option<PathBuf> {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return Some(PathBuf::from(home));
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return Some(PathBuf::from(target).join("criterion"));
-    }
-    let exe = std::env::current_exe().ok()?;
-    Some(exe.parent()?.parent()?.parent()?.join("criterion"))
-}
-
-/// Mean time per iteration (ns) criterion estimated in this run for `name`.
-fn mean_ns(dir: &std::path::Path, name: &str) -> Option<f64> {
-    let path = dir.join(GROUP).join(name.replace('/', "_")).join("new").join("estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["mean"]["point_estimate"].as_f64()
-}
-
 fn report() {
-    let Some(dir) = criterion_dir() else { return };
+    let Some(dir) = report::criterion_dir() else { return };
     println!("\nthroughput ratios, ours/theirs (goal >= 2):");
     for op in ["encode", "decode"] {
-        let Some(theirs) = mean_ns(&dir, &format!("{op}/theirs")) else {
+        let Some(theirs) = report::mean_ns(&dir, GROUP, &format!("{op}/theirs")) else {
             println!("  {op}: no estimate for theirs in {}", dir.display());
             continue;
         };
         for ours in ["ours_client", "ours_codec"] {
-            if let Some(t) = mean_ns(&dir, &format!("{op}/{ours}")) {
+            if let Some(t) = report::mean_ns(&dir, GROUP, &format!("{op}/{ours}")) {
                 println!(
                     "  {op}: {ours} {:.0} ns ({:.0}/s), theirs {:.0} ns ({:.0}/s): {:.2}x",
                     t,
@@ -194,8 +173,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench(&mut c);
     c.final_summary();
-    // `cargo test --benches` runs each function once without estimates: nothing to compare.
-    if !std::env::args().any(|a| a == "--test" || a == "--list") {
+    if report::measured() {
         report();
     }
 }
