@@ -112,7 +112,18 @@ fn references_and_protobuf_are_fetched_on_first_sight() {
         let framed = writer.encode_json(SchemaRef::Id(id), Some("p.A.B"), &json!({"s": "hi"})).unwrap();
         let (schema_ref, indexes, decoded) = client.protobuf_decode_json(&ProtobufCodec::new(), &framed).await.unwrap();
         assert_eq!((schema_ref, indexes, decoded), (SchemaRef::Id(id), vec![0, 0], json!({"s": "hi"})));
+
+        // A producer's own message, framed through the client: the record strategy names the
+        // subject after the message, whose index path comes from the registered schema.
+        let nested = writer.message(SchemaRef::Id(id), Some("p.A.B")).unwrap();
+        let message = prost_reflect::DynamicMessage::deserialize(nested, &json!({"s": "yo"})).unwrap();
+        let by_record = SerializerConfig { strategy: SubjectNameStrategy::TopicRecord, ..SerializerConfig::default() };
+        let codec = ProtobufCodec::new();
+        let framed = client.protobuf_encode(&codec, &by_record, "pbt", &pb, &message).await.unwrap();
+        let (schema_ref, indexes, decoded) = client.protobuf_decode_json(&ProtobufCodec::new(), &framed).await.unwrap();
+        assert_eq!((schema_ref, indexes, decoded), (SchemaRef::Id(id), vec![0, 0], json!({"s": "yo"})));
     });
+    assert_eq!(server.get("/subjects/pbt-p.A.B/versions").1, json!([1]));
 }
 
 #[test]

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use prost_reflect::ReflectMessage;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -35,7 +36,7 @@ use serde_json::{json, Value};
 use crate::avro::{AvroCodec, AvroSchema};
 #[cfg(feature = "json-schema")]
 use crate::json::JsonCodec;
-use crate::protobuf::ProtobufCodec;
+use crate::protobuf::{self, indexes, ProtobufCodec};
 use crate::wire::{self, guid_string, SchemaRef};
 use crate::Error;
 
@@ -432,6 +433,36 @@ impl RegistryClient {
             }
         };
         writer.decode_into(frame.payload)
+    }
+
+    /// Encodes a Protobuf message as a producer would: the writer schema per `config` (the
+    /// record strategies name the subject after the message's full name), framed with its id
+    /// and the message's index path in the registered schema, which with use-latest-version
+    /// may lay its messages out differently from the caller's own descriptor.
+    pub async fn protobuf_encode<M: ReflectMessage>(
+        &self,
+        codec: &ProtobufCodec,
+        config: &SerializerConfig,
+        topic: &str,
+        schema: &Schema,
+        message: &M,
+    ) -> Result<Vec<u8>, Error> {
+        let descriptor = message.descriptor();
+        let name = descriptor.full_name();
+        let (id, latest) = self.writer_schema(config, topic, Some(name), schema).await?;
+        let key = SchemaRef::Id(id);
+        let file = match codec.get(key) {
+            Some(file) => file,
+            None => {
+                let text = latest.as_ref().map_or(schema, |l| &l.schema);
+                let refs = self.reference_texts(text).await?;
+                let refs: Vec<(&str, &str)> = refs.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+                codec.add_schema(key, &text.text, &refs)?
+            }
+        };
+        let path = indexes::index_of(&file, name)
+            .ok_or_else(|| Error::Protobuf(format!("schema {id} has no message {name}")))?;
+        Ok(protobuf::encode_prost(key, &path, message))
     }
 
     /// Decodes a framed Protobuf record to proto3 JSON, fetching its schema on first sight.
