@@ -395,14 +395,25 @@ impl RegistryClient {
         schema: &Schema,
         value: &T,
     ) -> Result<Vec<u8>, Error> {
+        let (id, latest) = self.named_writer_schema(config, topic, schema).await?;
+        let key = SchemaRef::Id(id);
+        let writer = self.avro_writer(codec, key, latest.as_ref().map_or(schema, |l| &l.schema)).await?;
+        writer.encode_framed(key, value)
+    }
+
+    /// [`RegistryClient::writer_schema`] with the record name the record strategies need
+    /// read from `schema` (Avro, JSON Schema).
+    async fn named_writer_schema(
+        &self,
+        config: &SerializerConfig,
+        topic: &str,
+        schema: &Schema,
+    ) -> Result<(i32, Option<Arc<RegisteredSchema>>), Error> {
         let record_name = match config.strategy {
             SubjectNameStrategy::Topic => None,
             _ => self.record_name(schema),
         };
-        let (id, latest) = self.writer_schema(config, topic, record_name.as_deref(), schema).await?;
-        let key = SchemaRef::Id(id);
-        let writer = self.avro_writer(codec, key, latest.as_ref().map_or(schema, |l| &l.schema)).await?;
-        writer.encode_framed(key, value)
+        self.writer_schema(config, topic, record_name.as_deref(), schema).await
     }
 
     /// The record name the record strategies use, read once per schema text: an Avro
@@ -505,11 +516,7 @@ impl RegistryClient {
         value: &T,
         validate: bool,
     ) -> Result<Vec<u8>, Error> {
-        let record_name = match config.strategy {
-            SubjectNameStrategy::Topic => None,
-            _ => self.record_name(schema),
-        };
-        let (id, latest) = self.writer_schema(config, topic, record_name.as_deref(), schema).await?;
+        let (id, latest) = self.named_writer_schema(config, topic, schema).await?;
         let key = SchemaRef::Id(id);
         if validate {
             self.json_schema(codec, key, latest.as_ref().map_or(schema, |l| &l.schema)).await?;
