@@ -70,12 +70,15 @@ impl Registry {
         let id = u32::try_from(id).map_err(|_| RegistryError::SchemaNotFound)?;
         let context = Self::id_context(&idx, id, subject).ok_or(RegistryError::SchemaNotFound)?;
         let uses = idx.usages.get(&id).ok_or(RegistryError::SchemaNotFound)?;
-        Ok(uses
+        let mut found: Vec<(String, u32)> = uses
             .iter()
             .filter(|(s, _)| context_of(s) == context)
             .filter(|(s, v)| deleted || idx.subjects.get(s).and_then(|vs| vs.get(v)).is_some_and(|st| !st.deleted))
             .cloned()
-            .collect())
+            .collect();
+        let capacity = java_hash_map_capacity(uses.len());
+        found.sort_by_key(|(s, _)| java_hash_map_bucket(s, capacity));
+        Ok(found)
     }
 
     /// GET /schemas/ids/{id}/subjects.
@@ -118,4 +121,43 @@ fn has_rule_type(rule_set: Option<&serde_json::Value>, rule_type: &str) -> bool 
             .and_then(|r| r.as_array())
             .is_some_and(|rules| rules.iter().any(|r| r.get("type").and_then(|t| t.as_str()) == Some(rule_type)))
     })
+}
+
+/// Confluent keeps the subjects of a schema id in a Java `HashMap` and lists them in its
+/// iteration order: by bucket, the bucket being the spread `String.hashCode` masked by the
+/// table size. The recorded answers bear it out ([a, b] for `reg-avro.*` but [b, a] for
+/// `reg-json.*` and `reg-proto.*`). Within a bucket Java keeps insertion order; we keep
+/// subject order there (the sort is stable), which differs only on a collision.
+fn java_hash_map_bucket(subject: &str, capacity: u32) -> u32 {
+    let h = subject.encode_utf16().fold(0u32, |h, unit| h.wrapping_mul(31).wrapping_add(u32::from(unit)));
+    (h ^ (h >> 16)) & (capacity - 1)
+}
+
+/// The table size of a Java `HashMap` holding `entries` (16, doubled past each 3/4 load).
+fn java_hash_map_capacity(entries: usize) -> u32 {
+    let mut capacity = 16u32;
+    while entries as u64 * 4 > u64::from(capacity) * 3 && capacity < 1 << 30 {
+        capacity *= 2;
+    }
+    capacity
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_hash_map_order_is_confluents_listing_order() {
+        // The buckets behind the recorded orders, and Java's own hashCode of "reg-json.a".
+        assert_eq!(java_hash_map_bucket("reg-avro.a", 16), 14);
+        assert_eq!(java_hash_map_bucket("reg-avro.b", 16), 15);
+        assert_eq!(java_hash_map_bucket("reg-json.a", 16), 11);
+        assert_eq!(java_hash_map_bucket("reg-json.b", 16), 10);
+        assert_eq!(java_hash_map_bucket("reg-proto.b", 16), 0);
+        assert_eq!(
+            "reg-json.a".encode_utf16().fold(0u32, |h, u| h.wrapping_mul(31).wrapping_add(u32::from(u))),
+            456129588
+        );
+        assert_eq!((java_hash_map_capacity(12), java_hash_map_capacity(13), java_hash_map_capacity(25)), (16, 32, 64));
+    }
 }
