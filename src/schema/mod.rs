@@ -73,8 +73,40 @@ pub fn edit_tags(schema_type: SchemaType, text: &str, add: &[TagEdit], remove: &
     match schema_type {
         SchemaType::Avro => avro::tags::edit(text, add, remove),
         SchemaType::Protobuf => protobuf::tags::edit(text, add, remove),
-        other => Err(format!("Schema tags are not supported for schema type {}", other.as_str())),
+        SchemaType::Json => json::tags::edit(text, add, remove),
     }
+}
+
+/// Where the JSON formats (Avro, JSON Schema) keep an entity's tags.
+const TAGS: &str = "confluent:tags";
+
+/// Adds `tags` to (or removes them from) the `confluent:tags` array of a JSON object; an
+/// emptied array is dropped.
+fn apply_tags(target: &mut serde_json::Map<String, serde_json::Value>, tags: &[String], adding: bool) {
+    let mut current: Vec<String> = target
+        .get(TAGS)
+        .and_then(serde_json::Value::as_array)
+        .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    if adding {
+        for t in tags {
+            if !current.contains(t) {
+                current.push(t.clone());
+            }
+        }
+    } else {
+        current.retain(|t| !tags.contains(t));
+    }
+    if current.is_empty() {
+        target.remove(TAGS);
+    } else {
+        target.insert(TAGS.into(), serde_json::Value::from(current));
+    }
+}
+
+/// Confluent's refusal of a tag path that names nothing in an Avro or JSON schema.
+fn no_matching_path(path: &str) -> String {
+    format!("java.lang.IllegalArgumentException: No matching path '{path}' found in the schema")
 }
 
 /// A schema another one references: the reference's `name` (what a JSON Schema `$ref`

@@ -5,9 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::schema::{Entity, TagEdit};
-
-const TAGS: &str = "confluent:tags";
+use crate::schema::{apply_tags, no_matching_path, Entity, TagEdit};
 
 /// Applies the additions, then the removals, to the schema text; the result is Avro JSON to
 /// be parsed (and canonicalized) again. A path that names nothing is an error, as in Confluent.
@@ -19,14 +17,11 @@ pub fn edit(text: &str, add: &[TagEdit], remove: &[TagEdit]) -> Result<String, S
         visit(&mut root, None, &mut |record, full, short| {
             if let Some(target) = target(record, full, short, e) {
                 found = true;
-                apply(target, &e.tags, adding);
+                apply_tags(target, &e.tags, adding);
             }
         });
         if !found {
-            return Err(format!(
-                "java.lang.IllegalArgumentException: No matching path '{}' found in the schema",
-                e.path
-            ));
+            return Err(no_matching_path(&e.path));
         }
     }
     Ok(root.to_string())
@@ -58,28 +53,6 @@ fn target<'a>(
                 .filter_map(Value::as_object_mut)
                 .find(|f| f.get("name").and_then(Value::as_str) == Some(field))
         }
-    }
-}
-
-fn apply(target: &mut Map<String, Value>, tags: &[String], adding: bool) {
-    let mut current: Vec<String> = target
-        .get(TAGS)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    if adding {
-        for t in tags {
-            if !current.contains(t) {
-                current.push(t.clone());
-            }
-        }
-    } else {
-        current.retain(|t| !tags.contains(t));
-    }
-    if current.is_empty() {
-        target.remove(TAGS);
-    } else {
-        target.insert(TAGS.into(), Value::from(current));
     }
 }
 

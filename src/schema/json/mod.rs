@@ -4,6 +4,7 @@
 
 mod compat;
 mod difference;
+pub mod tags;
 mod validate;
 
 pub use difference::{Difference, Kind};
