@@ -294,6 +294,9 @@ fn soft_and_hard_delete_of_versions() {
     assert_eq!(s.get("/subjects/d/versions"), (200, json!([2, 3])));
     assert_eq!(s.get("/subjects/d/versions?deleted=true"), (200, json!([1, 2, 3])));
     assert_eq!(s.get("/subjects/d/versions?deletedOnly=true"), (200, json!([1])));
+    // Confluent 8.0.4+: soft-deleted versions as negative numbers.
+    assert_eq!(s.get("/subjects/d/versions?deletedAsNegative=true"), (200, json!([-1, 2, 3])));
+    assert_eq!(s.get("/subjects/d/versions?deletedOnly=true&deletedAsNegative=true"), (200, json!([-1])));
     assert_eq!(s.get("/subjects/d/versions/1"), (404, version_not_found(1)));
     assert_eq!(s.get("/subjects/d/versions/1?deleted=true"), (200, subject_version("d", 1, id1, USER_V1)));
     assert_eq!(s.get("/subjects/d/versions/1/schema"), (404, version_not_found(1)));

@@ -44,9 +44,18 @@ async fn list_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
     reply(&req, &subjects)
 }
 
+/// The versions of a subject; with `deletedAsNegative` (Confluent 8.0.4+) soft-deleted ones
+/// are included, as negative numbers.
 async fn list_versions(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
-    let versions = reg.list_versions(&data_subject(&req, &reg)?, visibility(&p))?;
+    let as_negative = p.flag("deletedAsNegative");
+    let mut visible = visibility(&p);
+    visible.deleted |= as_negative;
+    let versions: Vec<i64> = reg
+        .list_versions(&data_subject(&req, &reg)?, visible)?
+        .into_iter()
+        .map(|(v, deleted)| if deleted && as_negative { -i64::from(v) } else { i64::from(v) })
+        .collect();
     reply(&req, &p.page(versions, usize::MAX)?)
 }
 

@@ -374,12 +374,12 @@ impl Registry {
     }
 
     /// GET /subjects/{subject}/versions.
-    pub fn list_versions(&self, subject: &str, visible: Visibility) -> Result<Vec<u32>> {
+    pub fn list_versions(&self, subject: &str, visible: Visibility) -> Result<Vec<(u32, bool)>> {
         let idx = self.store.read();
-        let versions: Vec<u32> = idx
+        let versions: Vec<(u32, bool)> = idx
             .subjects
             .get(subject)
-            .map(|vs| vs.iter().filter(|(_, s)| visible.shows(s)).map(|(v, _)| *v).collect())
+            .map(|vs| vs.iter().filter(|(_, s)| visible.shows(s)).map(|(v, s)| (*v, s.deleted)).collect())
             .unwrap_or_default();
         let any_visible = idx.subjects.get(subject).is_some_and(|vs| {
             vs.values()
