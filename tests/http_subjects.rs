@@ -463,6 +463,12 @@ fn references_register_lookup_referencedby_and_delete_protection() {
         (200, json!({ "schema": HOLDER_CANONICAL, "references": refs }))
     );
 
+    // format=resolved: one standalone schema, the referenced type written inline.
+    let resolved = r#"{"type":"record","name":"Holder","namespace":"com.x","fields":[{"name":"d","type":{"type":"record","name":"Dep","fields":[{"name":"v","type":"int"}]}}]}"#;
+    assert_eq!(s.get(&format!("/schemas/ids/{holder_id}?format=resolved")).1["schema"], resolved);
+    assert_eq!(s.get("/subjects/holder/versions/1?format=resolved").1["schema"], resolved);
+    assert_eq!(s.get(&format!("/schemas/ids/{dep_id}?format=resolved")).1["schema"], DEP);
+
     // Without the reference the named type is unknown.
     let (status, body) = s.post("/subjects/noref/versions", schema(HOLDER));
     assert_eq!((status, body["error_code"].clone()), (422, json!(42201)), "{body}");

@@ -193,6 +193,7 @@ impl ParsedSchema {
         match (self, format) {
             (ParsedSchema::Protobuf(s), "serialized") => Some(s.serialized()),
             (ParsedSchema::Protobuf(s), "ignore_extensions") => Some(s.without_extensions()),
+            (ParsedSchema::Avro(s), "resolved") => Some(s.resolved()),
             _ => None,
         }
     }

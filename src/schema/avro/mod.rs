@@ -68,6 +68,12 @@ impl AvroSchema {
         &self.canonical
     }
 
+    /// `format=resolved`: one standalone schema, the referenced named types written inline
+    /// where first used (Avro-Java `Schema.toString()` of the resolved schema).
+    pub fn resolved(&self) -> String {
+        canonical::standalone(&self.graph, self.root)
+    }
+
     /// Avro-Java's incompatibilities when `self` reads data written with `writer`.
     /// `Err` carries the exception text Avro-Java throws (a reader field matching several
     /// writer fields), which Confluent reports as an incompatibility.
