@@ -237,7 +237,7 @@ fn compare_pair(
     Ok(report(&shown.display().to_string(), &messages))
 }
 
-/// A file (with the other schema files of its directory as the reference pool) or every
+/// A file (with the other files of its type in its directory as the reference pool) or every
 /// schema file under a directory. Returns the side and the paths to check, relative.
 fn load_disk(path: &Path) -> Result<(Side, Vec<PathBuf>), String> {
     let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
@@ -264,7 +264,7 @@ fn load_disk(path: &Path) -> Result<(Side, Vec<PathBuf>), String> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     for entry in std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?.flatten() {
         let p = entry.path();
-        if p.is_file() && p.extension().is_some_and(|e| e == "avsc") && p.file_name() != path.file_name() {
+        if p.is_file() && p.extension() == path.extension() && p.file_name() != path.file_name() {
             side.insert(PathBuf::from(p.file_name().unwrap_or_default()), read(&p)?);
         }
     }
@@ -433,9 +433,12 @@ fn online(args: &CheckArgs, url: &str) -> Result<bool, String> {
     let newest_first: Vec<u64> = versions.into_iter().rev().collect();
     let mut old = Vec::new();
     for v in read_at_level(newest_first, level) {
-        let (text, refs) = fetch_version(&client, subject, &v.to_string(), 0)?;
-        let refs: Vec<SchemaRef> = refs.iter().map(|text| SchemaRef { name: "", text }).collect();
-        let parsed = ParsedSchema::parse(SchemaType::Avro, &text, &refs, ParseOptions::default())
+        let (stored_type, text, refs) = fetch_version(&client, subject, &v.to_string(), 0)?;
+        if stored_type != ty {
+            return Err(format!("version {v} of {subject} is {}, the file {}", stored_type.as_str(), ty.as_str()));
+        }
+        let refs: Vec<SchemaRef> = refs.iter().map(|(name, text)| SchemaRef { name, text }).collect();
+        let parsed = ParsedSchema::parse(ty, &text, &refs, ParseOptions::default())
             .map_err(|e| format!("version {v} of {subject} cannot be parsed here: {e}"))?;
         old.push((v as u32, Arc::new(parsed), text));
     }
@@ -452,28 +455,36 @@ fn reference_json(raw: &String) -> Result<Value, String> {
     Ok(json!({ "name": name, "subject": subject, "version": version }))
 }
 
-/// A version's text and the texts of everything it references, dependencies first.
-fn fetch_version(client: &Client, subject: &str, version: &str, depth: usize) -> Result<(String, Vec<String>), String> {
+/// A version's type, its text, and the (reference name, text) of everything it references,
+/// dependencies first.
+type Fetched = (SchemaType, String, Vec<(String, String)>);
+
+fn fetch_version(client: &Client, subject: &str, version: &str, depth: usize) -> Result<Fetched, String> {
     if depth > MAX_REFERENCE_DEPTH {
         return Err(format!("references of {subject} nest deeper than {MAX_REFERENCE_DEPTH}"));
     }
     let v = client.ok("GET", &format!("/subjects/{}/versions/{}", enc(subject), enc(version)), None)?;
     let text = v.get("schema").and_then(Value::as_str).ok_or("registry answered without a schema")?.to_string();
-    if let Some(t) = v.get("schemaType").and_then(Value::as_str) {
-        if SchemaType::parse(t) != Some(SchemaType::Avro) {
-            return Err(format!("subject {subject} holds {t} schemas, which are not supported yet"));
+    let schema_type = match v.get("schemaType").and_then(Value::as_str) {
+        None => SchemaType::Avro,
+        Some(t) => {
+            SchemaType::parse(t).ok_or_else(|| format!("subject {subject} holds {t} schemas, an unknown type"))?
         }
-    }
-    let mut refs = Vec::new();
+    };
+    let mut refs: Vec<(String, String)> = Vec::new();
     for r in v.get("references").and_then(Value::as_array).into_iter().flatten() {
-        let (s, ver) = (r.get("subject").and_then(Value::as_str), r.get("version").and_then(Value::as_i64));
-        let (Some(s), Some(ver)) = (s, ver) else { continue };
-        let (inner_text, inner_refs) = fetch_version(client, s, &ver.to_string(), depth + 1)?;
-        for t in inner_refs.into_iter().chain([inner_text]) {
-            if !refs.contains(&t) {
-                refs.push(t);
+        let (name, s, ver) = (
+            r.get("name").and_then(Value::as_str),
+            r.get("subject").and_then(Value::as_str),
+            r.get("version").and_then(Value::as_i64),
+        );
+        let (Some(name), Some(s), Some(ver)) = (name, s, ver) else { continue };
+        let (_, inner_text, inner_refs) = fetch_version(client, s, &ver.to_string(), depth + 1)?;
+        for r in inner_refs.into_iter().chain([(name.to_string(), inner_text)]) {
+            if !refs.iter().any(|(n, _)| *n == r.0) {
+                refs.push(r);
             }
         }
     }
-    Ok((text, refs))
+    Ok((schema_type, text, refs))
 }

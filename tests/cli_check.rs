@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::{binary, free_port, Server, USER_AGE_NO_DEFAULT, USER_INT, USER_V1, USER_V2};
+use serde_json::json;
 use tempfile::TempDir;
 
 /// Runs `schemata check ARGS` in `dir`; returns exit code, stdout, stderr.
@@ -218,6 +219,76 @@ fn online_against_a_registry() {
     let (code, _, err) = online("users-value", "bad.avsc", &[]);
     assert_eq!(code, 2);
     assert!(err.contains("invalid schema"), "{err}");
+}
+
+/// `--level` judges Protobuf and JSON Schema subjects locally too, imports and `$ref`s
+/// fetched from the registry by their reference names.
+#[test]
+fn level_override_for_protobuf_and_json_subjects_with_references() {
+    let server = Server::start();
+    let d = TempDir::new().unwrap();
+    let url = server.url("");
+    let money = "syntax = \"proto3\";\npackage p;\nmessage Money { int64 cents = 1; }\n";
+    server.post("/subjects/money/versions", json!({"schemaType": "PROTOBUF", "schema": money}));
+    let order = |cents_type: &str| {
+        format!("syntax = \"proto3\";\npackage p;\nimport \"money.proto\";\nmessage Order {{ Money total = 1; {cents_type} n = 2; }}\n")
+    };
+    let refs = json!([{"name": "money.proto", "subject": "money", "version": 1}]);
+    server.post(
+        "/subjects/orders/versions",
+        json!({"schemaType": "PROTOBUF", "schema": order("int32"), "references": refs}),
+    );
+    server.set_level("orders", "NONE");
+    // The files' own imports are read from beside them, as in a repository.
+    write(d.path(), "money.proto", money);
+    write(d.path(), "same.proto", &order("int32"));
+    write(d.path(), "retyped.proto", &order("string"));
+    let check_level = |file: &str, subject: &str, reference: &str| {
+        check(
+            d.path(),
+            &["--registry", url.as_str(), "--subject", subject, "--reference", reference, file, "--level", "BACKWARD"],
+        )
+    };
+    let (code, out, err) = check_level("same.proto", "orders", "money.proto=money:1");
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = check_level("retyped.proto", "orders", "money.proto=money:1");
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("at level BACKWARD: INCOMPATIBLE"), "{out}");
+
+    let person = r#"{"type":"object","properties":{"name":{"type":"string"}}}"#;
+    server.post("/subjects/person/versions", json!({"schemaType": "JSON", "schema": person}));
+    let holder = |extra: &str| {
+        format!(
+            r#"{{"type":"object","properties":{{"who":{{"$ref":"person.json"}}{extra}}},"additionalProperties":false}}"#
+        )
+    };
+    let refs = json!([{"name": "person.json", "subject": "person", "version": 1}]);
+    server.post("/subjects/holders/versions", json!({"schemaType": "JSON", "schema": holder(""), "references": refs}));
+    write(d.path(), "person.json", person);
+    write(d.path(), "same.json", &holder(""));
+    write(d.path(), "narrower.json", &holder(r#","n":{"type":"integer"}"#));
+    let (code, out, err) = check_level("same.json", "holders", "person.json=person:1");
+    assert_eq!(code, 0, "{out}{err}");
+    // A closed content model gaining a property: old data may not match (FORWARD breaks).
+    let (code, out, err) = check(
+        d.path(),
+        &[
+            "--registry",
+            url.as_str(),
+            "--subject",
+            "holders",
+            "--reference",
+            "person.json=person:1",
+            "narrower.json",
+            "--level",
+            "FORWARD",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+
+    // A file of another type than the subject's versions is an error, not a verdict.
+    let (code, _, err) = check_level("same.json", "orders", "person.json=person:1");
+    assert_eq!(code, 2, "{err}");
 }
 
 #[test]
