@@ -611,6 +611,37 @@ mod tests {
         assert!(schema.encode_payload(&Fx { fx: Bytes(vec![1, 2, 3]) }).is_err());
     }
 
+    /// In a union with a map and a record, a struct is the record and a map the map.
+    #[test]
+    fn structs_and_maps_pick_their_own_union_branch() {
+        #[derive(Serialize)]
+        struct R {
+            a: String,
+        }
+        let text = r#"{"type":"record","name":"W","fields":[{"name":"u","type":["null",
+            {"type":"map","values":"string"},{"type":"record","name":"R","fields":[{"name":"a","type":"string"}]}]}]}"#;
+        let schema = AvroSchema::parse(text, &[]).unwrap();
+        #[derive(Serialize)]
+        struct W {
+            u: Option<R>,
+        }
+        let mut direct = Vec::new();
+        schema.write_direct(&mut direct, &W { u: Some(R { a: "x".into() }) }).unwrap();
+        // Branch 2, then the field "x".
+        assert_eq!(direct, [4, 2, b'x']);
+        // A JSON object has no record name: it is the map.
+        assert_eq!(schema.encode_payload(&json!({"u": {"a": "x"}})).unwrap(), [2, 2, 2, b'a', 2, b'x', 0]);
+        let map: std::collections::BTreeMap<&str, &str> = [("a", "x")].into();
+        #[derive(Serialize)]
+        struct M<'a> {
+            u: std::collections::BTreeMap<&'a str, &'a str>,
+        }
+        let mut direct = Vec::new();
+        schema.write_direct(&mut direct, &M { u: map }).unwrap();
+        // Branch 1, one entry "a" -> "x", end of map.
+        assert_eq!(direct, [2, 2, 2, b'a', 2, b'x', 0]);
+    }
+
     #[test]
     fn shapes_the_direct_path_refuses_still_encode() {
         let schema = AvroSchema::parse(USER, &[]).unwrap();

@@ -163,7 +163,9 @@ impl<'a, 's> Ser<'a, 's> {
         Ok(())
     }
 
-    /// A record's fields, or a map's value schema, for a struct or map value.
+    /// A record's fields, or a map's value schema, for a struct (`name` given) or a map. In a
+    /// union a struct goes to the record of its name (or the only record) before a map, and
+    /// a map to a map before the only record.
     fn container(mut self, name: Option<&str>) -> Result<Container<'a, 's>> {
         let one_record = match self.resolve(self.schema)? {
             Schema::Union(u) => {
@@ -172,11 +174,15 @@ impl<'a, 's> Ser<'a, 's> {
             }
             _ => true,
         };
-        let s = self.target(|s| match s {
-            Schema::Map(_) => true,
-            Schema::Record(r) => one_record || name.is_some_and(|n| r.name.name() == n),
-            _ => false,
-        })?;
+        let record =
+            |s: &Schema| matches!(s, Schema::Record(r) if one_record || name.is_some_and(|n| r.name.name() == n));
+        let map = |s: &Schema| matches!(s, Schema::Map(_));
+        let (first, then): (&dyn Fn(&Schema) -> bool, &dyn Fn(&Schema) -> bool) =
+            if name.is_some() { (&record, &map) } else { (&map, &record) };
+        let s = match self.target(first) {
+            Ok(s) => s,
+            Err(_) => self.target(then)?,
+        };
         Ok(match s {
             Schema::Record(r) => Container::Record { ser: self, fields: &r.fields, pos: 0 },
             Schema::Map(m) => Container::Map { ser: self, values: &m.types },
