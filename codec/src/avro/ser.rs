@@ -99,6 +99,9 @@ fn symbol_index(s: &Schema, symbol: &str) -> Option<usize> {
     }
 }
 
+/// Which schemas a value can be written as (see `Ser::target`).
+type Accepts<'f> = &'f dyn Fn(&Schema) -> bool;
+
 struct Ser<'a, 's> {
     out: &'a mut Vec<u8>,
     schema: &'s Schema,
@@ -177,8 +180,7 @@ impl<'a, 's> Ser<'a, 's> {
         let record =
             |s: &Schema| matches!(s, Schema::Record(r) if one_record || name.is_some_and(|n| r.name.name() == n));
         let map = |s: &Schema| matches!(s, Schema::Map(_));
-        let (first, then): (&dyn Fn(&Schema) -> bool, &dyn Fn(&Schema) -> bool) =
-            if name.is_some() { (&record, &map) } else { (&map, &record) };
+        let (first, then): (Accepts, Accepts) = if name.is_some() { (&record, &map) } else { (&map, &record) };
         let s = match self.target(first) {
             Ok(s) => s,
             Err(_) => self.target(then)?,
