@@ -102,7 +102,7 @@ impl Metrics {
                 vs.values().filter(|s| !s.deleted).count()
             };
             self.subjects.set(idx.subjects.values().filter(|vs| live(vs) > 0).count() as i64);
-            self.versions.set(idx.subjects.values().map(live).sum::<usize>() as i64);
+            self.versions.set(idx.subjects.values().map(|vs| live(vs)).sum::<usize>() as i64);
             self.schemas.set(idx.schemas.len() as i64);
         }
         self.disk_bytes.set(registry.store().size_on_disk() as i64);

@@ -49,7 +49,8 @@ impl Registry {
     pub fn guid_ids(&self, guid: &str) -> Result<Vec<(String, u32)>> {
         let id = self.schema_by_guid(guid)?.id;
         let idx = self.store.read();
-        let mut contexts: Vec<&str> = idx.usages.get(&id).into_iter().flatten().map(|(s, _)| context_of(s)).collect();
+        let mut contexts: Vec<&str> =
+            idx.usages.get(&id).into_iter().flat_map(|u| u.iter()).map(|(s, _)| context_of(s)).collect();
         contexts.sort_unstable();
         contexts.dedup();
         if contexts.is_empty() {

@@ -125,7 +125,7 @@ impl Registry {
                 });
                 let mut purge = Vec::new();
                 for (s, versions) in in_scope {
-                    for (&v, state) in versions {
+                    for (&v, state) in versions.iter() {
                         if !state.deleted && !force {
                             return Err(RegistryError::OperationNotPermitted(
                                 "Cannot import since found existing subjects".into(),

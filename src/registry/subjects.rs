@@ -294,7 +294,7 @@ impl Registry {
         }
         // Older soft-deleted versions that carry the same id are purged (Confluent housekeeping).
         if let Some(vs) = versions {
-            for (&v, state) in vs {
+            for (&v, state) in vs.iter() {
                 if state.deleted && state.id == id && !is_referenced(idx, subject, v) {
                     changes.push(Change::DeleteVersion(subject.to_string(), v));
                 }

@@ -70,14 +70,17 @@ fn identity_of(md5: &[u8; 16], schema_type: SchemaType) -> Identity {
 pub struct Index {
     pub schemas: HashMap<u32, Arc<StoredSchema>>,
     pub identities: HashMap<Identity, u32>,
-    /// Subject → version → state; both ordered, as listings are.
-    pub subjects: BTreeMap<String, BTreeMap<u32, VersionState>>,
+    /// Subject → version → state; both ordered, as listings are. A subject's versions sit
+    /// behind an `Arc` so that the writer's head state (a clone of the index) shares them
+    /// until a write touches that subject.
+    pub subjects: BTreeMap<String, Arc<BTreeMap<u32, VersionState>>>,
     pub configs: HashMap<Scope, Config>,
     pub modes: HashMap<Scope, Mode>,
     pub next_id: u32,
     /// Schema id → the (subject, version) pairs that use it, sorted. A Vec, not a set: most
     /// ids have one use, and an empty BTreeSet node alone costs hundreds of bytes.
-    pub usages: HashMap<u32, Vec<(String, u32)>>,
+    /// Behind an `Arc` as a subject's versions are, so the head state shares them.
+    pub usages: HashMap<u32, Arc<Vec<(String, u32)>>>,
     /// (subject, version) → ids of schemas whose references point at it.
     pub referrers: HashMap<(String, u32), BTreeSet<u32>>,
     /// Every context that ever held a subject, sorted (the default context included once used).
@@ -125,18 +128,19 @@ impl Index {
                 if !self.contexts.contains(context) {
                     self.contexts.insert(context.to_string());
                 }
-                let versions = self.subjects.entry(subject.clone()).or_default();
+                let versions = Arc::make_mut(self.subjects.entry(subject.clone()).or_default());
                 if let Some(old) = versions.insert(version, state) {
                     Self::remove_usage(&mut self.usages, old.id, &subject, version);
                 }
-                let uses = self.usages.entry(state.id).or_insert_with(|| Vec::with_capacity(1));
+                let uses =
+                    Arc::make_mut(self.usages.entry(state.id).or_insert_with(|| Arc::new(Vec::with_capacity(1))));
                 let entry = (subject, version);
                 if let Err(at) = uses.binary_search(&entry) {
                     uses.insert(at, entry);
                 }
             }
             Change::DeleteVersion(subject, version) => {
-                if let Some(versions) = self.subjects.get_mut(&subject) {
+                if let Some(versions) = self.subjects.get_mut(&subject).map(Arc::make_mut) {
                     if let Some(old) = versions.remove(&version) {
                         Self::remove_usage(&mut self.usages, old.id, &subject, version);
                     }
@@ -202,8 +206,8 @@ impl Index {
         }
     }
 
-    fn remove_usage(usages: &mut HashMap<u32, Vec<(String, u32)>>, id: u32, subject: &str, version: u32) {
-        if let Some(set) = usages.get_mut(&id) {
+    fn remove_usage(usages: &mut HashMap<u32, Arc<Vec<(String, u32)>>>, id: u32, subject: &str, version: u32) {
+        if let Some(set) = usages.get_mut(&id).map(Arc::make_mut) {
             set.retain(|(s, v)| !(s == subject && *v == version));
             if set.is_empty() {
                 usages.remove(&id);
