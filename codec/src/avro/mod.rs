@@ -1,9 +1,9 @@
 //! Avro records in the Confluent framing: the binary encoding (no container header) after
 //! the schema id. [`AvroCodec`] keeps each writer schema parsed once, by id, with what
 //! apache-avro needs to read it, and a resolution plan per (writer, reader) pair, so no
-//! message re-parses a schema or re-plans a pair. Records are written by our own serializer straight
-//! from serde (apache-avro's schema resolution for the shapes it refuses) and read by
-//! apache-avro's schema-aware deserializer.
+//! message re-parses a schema or re-plans a pair. Records are written by our own
+//! serializer straight from serde (apache-avro's schema resolution for the shapes it
+//! refuses) and read by apache-avro's schema-aware deserializer.
 //!
 //! ```
 //! use std::sync::Arc;
