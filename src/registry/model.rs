@@ -67,9 +67,18 @@ impl SchemaRecord {
 }
 
 /// 16 bytes as a UUID string (lower-case hex, 8-4-4-4-12), as Java's `UUID.toString`.
+/// One allocation: it is rendered into every schema entity a response carries.
 pub fn format_guid(bytes: &[u8; 16]) -> String {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// A UUID string (any case, hyphens where Java puts them) as its 16 bytes.

@@ -173,16 +173,11 @@ impl AvroSchema {
         Ok(())
     }
 
-    /// Decodes a payload written with this schema, resolved to `reader` when given.
-    pub fn decode_payload(&self, mut payload: &[u8], reader: Option<&AvroSchema>) -> Result<Value, Error> {
-        let value = self.compiled.borrow_io().reader.read_value(&mut payload)?;
-        match reader {
-            None => Ok(value),
-            Some(r) => {
-                let parsed = r.compiled.borrow_parsed();
-                Ok(value.resolve_schemata(&parsed.root, parsed.schemata())?)
-            }
-        }
+    /// Decodes a payload written with this schema into an Avro `Value`. Reading it as a
+    /// newer reader schema goes through [`AvroCodec::decode_value`], which keeps the
+    /// resolution plan per pair.
+    pub fn decode_payload(&self, mut payload: &[u8]) -> Result<Value, Error> {
+        Ok(self.compiled.borrow_io().reader.read_value(&mut payload)?)
     }
 
     /// Frames and encodes `value` as the schema registered as `schema` (its id or GUID).
@@ -202,7 +197,7 @@ impl AvroSchema {
         let mut direct = payload;
         match self.compiled.borrow_io().reader.read_deser(&mut direct) {
             Ok(v) => Ok(v),
-            Err(_) => Ok(apache_avro::from_value(&self.decode_payload(payload, None)?)?),
+            Err(_) => Ok(apache_avro::from_value(&self.decode_payload(payload)?)?),
         }
     }
 
@@ -334,7 +329,7 @@ impl AvroCodec {
         let frame = wire::parse(bytes)?;
         let writer = self.writer(frame.schema)?;
         let Some(reader) = reader else {
-            return writer.decode_payload(frame.payload, None);
+            return writer.decode_payload(frame.payload);
         };
         let resolver = self.resolver(frame.schema, writer, reader)?;
         let mut payload = frame.payload;
@@ -592,7 +587,7 @@ mod tests {
         assert_eq!(direct, resolved, "one map entry, so one order");
         // The JSON form (objects, u64 numbers, bytes as arrays of numbers) writes them too.
         assert_eq!(schema.encode_payload(&serde_json::to_value(&value).unwrap()).unwrap(), direct);
-        let back = to_json(&schema.decode_payload(&direct, None).unwrap());
+        let back = to_json(&schema.decode_payload(&direct).unwrap());
         assert_eq!(back["s"], "héllo");
         assert_eq!(back["again"]["x"], 3.0);
     }
@@ -724,9 +719,9 @@ mod tests {
                 proptest::prop_assert_eq!(&direct, &resolved);
                 proptest::prop_assert_eq!(&from_json, &direct);
             }
-            let decoded = to_json(&schema.decode_payload(&direct, None).unwrap());
-            proptest::prop_assert_eq!(&decoded, &to_json(&schema.decode_payload(&resolved, None).unwrap()));
-            proptest::prop_assert_eq!(&decoded, &to_json(&schema.decode_payload(&from_json, None).unwrap()));
+            let decoded = to_json(&schema.decode_payload(&direct).unwrap());
+            proptest::prop_assert_eq!(&decoded, &to_json(&schema.decode_payload(&resolved).unwrap()));
+            proptest::prop_assert_eq!(&decoded, &to_json(&schema.decode_payload(&from_json).unwrap()));
         }
     }
 
