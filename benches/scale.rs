@@ -16,10 +16,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use schemata::registry::model::{Config, Level};
 use schemata::registry::settings::ConfigUpdate;
 use schemata::registry::{Registry, SchemaInput, Settings};
 use schemata::store::Store;
+use schemata::types::{Config, Level};
 use support::*;
 
 fn input(text: String) -> SchemaInput {
@@ -90,7 +90,7 @@ fn main() {
     for n in [1_000usize, 10_000, 100_000] {
         let dir = parent.path().join(format!("n{n}"));
         let t = Instant::now();
-        let registry = Arc::new(Registry::new(Store::open(&dir).expect("open"), settings.clone()));
+        let registry = Arc::new(Registry::new(Arc::new(Store::open(&dir).expect("open")), settings.clone()));
         fill(&registry, n, |i| format!("subject-{i:06}"), bench_schema);
         let built = t.elapsed();
         drop(registry);
@@ -162,7 +162,7 @@ fn main() {
     for k in [10usize, 100, 1_000] {
         let dir = parent.path().join(format!("wide{k}"));
         let none = Settings { default_level: Level::None, ..Settings::default() };
-        let registry = Arc::new(Registry::new(Store::open(&dir).expect("open"), none));
+        let registry = Arc::new(Registry::new(Arc::new(Store::open(&dir).expect("open")), none));
         fill(&registry, k, |_| "wide".to_string(), wide);
         let level = Config { compatibility_level: Some(Level::FullTransitive), ..Config::default() };
         registry.put_config(Some("wide"), &ConfigUpdate { config: level, cleared: vec![] }).expect("config");

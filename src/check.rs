@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use crate::config::CheckArgs;
 use crate::registry::compat::{judge, read_at_level};
-use crate::registry::model::Level;
 use crate::schema::{ParseOptions, ParsedSchema, SchemaRef, SchemaType};
+use crate::types::Level;
 
 /// Exit codes: the contract CI scripts rely on.
 pub const COMPATIBLE: i32 = 0;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::registry::model::Level;
+use crate::types::Level;
 
 #[derive(Debug, Parser)]
 #[command(name = "schemata", version, about = "A Confluent-compatible schema registry")]
@@ -191,6 +191,33 @@ pub struct ServeArgs {
     /// Log line format: `text` (human) or `json` (one JSON object per line).
     #[arg(long, env = "SCHEMATA_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+
+    /// Keep the registry's state in a Kafka topic on these brokers (HOST:PORT,...) instead of
+    /// only in the data directory, which then caches the topic. Unset: embedded sled store.
+    #[arg(long, env = "SCHEMATA_KAFKA_BOOTSTRAP", value_name = "HOST:PORT[,HOST:PORT...]")]
+    pub kafka_bootstrap: Option<String>,
+
+    /// The topic holding the state, in Confluent's `_schemas` record format.
+    #[arg(long, env = "SCHEMATA_KAFKA_TOPIC", default_value = "_schemas")]
+    pub kafka_topic: String,
+
+    /// The consumer group the registry's nodes meet in (Confluent's `schema.registry.group.id`).
+    #[arg(long, env = "SCHEMATA_KAFKA_GROUP_ID", default_value = "schema-registry")]
+    pub kafka_group_id: String,
+
+    /// Replication factor of the topic when Schemata creates it (1 for a one-broker cluster).
+    #[arg(long, env = "SCHEMATA_KAFKA_REPLICATION_FACTOR", default_value_t = 3)]
+    pub kafka_replication_factor: i32,
+
+    /// A librdkafka setting for every Kafka client, KEY=VALUE (repeatable), e.g.
+    /// security.protocol=SASL_SSL, sasl.mechanism=SCRAM-SHA-512, ssl.ca.location=FILE.
+    #[arg(long = "kafka-config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub kafka_config: Vec<(String, String)>,
+
+    /// Milliseconds a write may take to be acknowledged by the brokers and read back
+    /// (then it fails with 50002).
+    #[arg(long, env = "SCHEMATA_KAFKA_TIMEOUT_MS", default_value_t = 10_000)]
+    pub kafka_timeout_ms: u64,
 }
 
 impl Default for ServeArgs {
@@ -211,6 +238,13 @@ impl ServeArgs {
             args: ServeArgs,
         }
         Wrapper::parse_from(std::iter::once("schemata".into()).chain(args.into_iter().map(Into::into))).args
+    }
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got '{s}'")),
     }
 }
 

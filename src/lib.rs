@@ -11,3 +11,4 @@ pub mod registry;
 pub mod schema;
 pub mod server;
 pub mod store;
+pub mod types;

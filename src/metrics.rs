@@ -2,6 +2,7 @@
 //! (handlers and the request middleware record into them without plumbing); the gauges
 //! about stored data are read from the index and sled when scraped, so they are never stale.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
 
 use prometheus::{
@@ -21,6 +22,45 @@ pub struct Metrics {
     schemas: IntGauge,
     versions: IntGauge,
     disk_bytes: IntGauge,
+    /// Rendered only by a Kafka-backed node.
+    kafka: KafkaMetrics,
+}
+
+/// The Kafka reader's progress, in a registry of its own so that an embedded node shows none.
+struct KafkaMetrics {
+    registry: PromRegistry,
+    applied_offset: IntGauge,
+    end_offset: IntGauge,
+    lag: IntGauge,
+    skipped: IntCounterVec,
+}
+
+impl KafkaMetrics {
+    fn new() -> KafkaMetrics {
+        let registry = PromRegistry::new();
+        let gauge = |name: &str, help: &str| IntGauge::new(name, help).expect("metric");
+        let k = KafkaMetrics {
+            applied_offset: gauge("schemata_kafka_applied_offset", "Offset of the last record applied from the topic"),
+            end_offset: gauge("schemata_kafka_end_offset", "Log end offset of the topic, as last seen"),
+            lag: gauge("schemata_kafka_lag", "Records in the topic not yet applied"),
+            skipped: IntCounterVec::new(
+                Opts::new("schemata_kafka_records_skipped_total", "Records read from the topic and skipped, by reason"),
+                &["reason"],
+            )
+            .expect("metric"),
+            registry,
+        };
+        let collectors: [Box<dyn prometheus::core::Collector>; 4] = [
+            Box::new(k.applied_offset.clone()),
+            Box::new(k.end_offset.clone()),
+            Box::new(k.lag.clone()),
+            Box::new(k.skipped.clone()),
+        ];
+        for c in collectors {
+            k.registry.register(c).expect("metric names are unique");
+        }
+        k
+    }
 }
 
 /// The process's metrics.
@@ -59,6 +99,7 @@ impl Metrics {
             versions: gauge("schemata_versions", "Live subject versions"),
             disk_bytes: gauge("schemata_store_size_bytes", "Size of the sled database on disk"),
             registry,
+            kafka: KafkaMetrics::new(),
         };
         let collectors: [Box<dyn prometheus::core::Collector>; 8] = [
             Box::new(m.requests.clone()),
@@ -98,7 +139,7 @@ impl Metrics {
     pub fn render(&self, registry: &Registry) -> String {
         {
             let idx = registry.store().read();
-            let live = |vs: &std::collections::BTreeMap<u32, crate::registry::model::VersionState>| {
+            let live = |vs: &std::collections::BTreeMap<u32, crate::types::VersionState>| {
                 vs.values().filter(|s| !s.deleted).count()
             };
             self.subjects.set(idx.subjects.values().filter(|vs| live(vs) > 0).count() as i64);
@@ -109,6 +150,22 @@ impl Metrics {
         let mut out = Vec::new();
         // Encoding into a Vec cannot fail for well-formed metrics.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        if let Some(log) = registry.store().kafka() {
+            let stats = log.stats();
+            let applied = stats.applied_offset.load(Ordering::Acquire);
+            let end = stats.end_offset.load(Ordering::Acquire);
+            let k = &self.kafka;
+            k.applied_offset.set(applied);
+            k.end_offset.set(end);
+            k.lag.set((end - 1 - applied).max(0));
+            let skipped = |reason: &str, n: &AtomicU64| {
+                let counter = k.skipped.with_label_values(&[reason]);
+                counter.inc_by(n.load(Ordering::Acquire).saturating_sub(counter.get()));
+            };
+            skipped("unknown_keytype", &stats.unknown_records);
+            skipped("malformed", &stats.malformed_records);
+            let _ = TextEncoder::new().encode(&k.registry.gather(), &mut out);
+        }
         String::from_utf8(out).unwrap_or_default()
     }
 }

@@ -11,11 +11,25 @@ use actix_web::{web, App, HttpServer};
 use crate::api;
 use crate::config::ServeArgs;
 use crate::registry::{Registry, Settings};
+use crate::store::kafka::KafkaSettings;
 use crate::store::Store;
 
 /// Opens the data directory and serves until SIGINT/SIGTERM. Errors are fit to print.
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
-    let store = Store::open(&args.data_dir).map_err(|e| e.to_string())?;
+    let store = match &args.kafka_bootstrap {
+        None => Arc::new(Store::open(&args.data_dir).map_err(|e| e.to_string())?),
+        Some(bootstrap) => {
+            let settings = KafkaSettings {
+                bootstrap: bootstrap.clone(),
+                topic: args.kafka_topic.clone(),
+                group_id: args.kafka_group_id.clone(),
+                replication_factor: args.kafka_replication_factor,
+                client_config: args.kafka_config.clone(),
+                timeout: Duration::from_millis(args.kafka_timeout_ms),
+            };
+            Store::open_kafka(&args.data_dir, settings).map_err(|e| e.to_string())?
+        }
+    };
     let settings = Settings { default_level: args.compatibility, max_schema_bytes: args.max_body_bytes };
     let registry = Arc::new(Registry::new(store, settings));
     let data = web::Data::new(registry.clone());

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use schemata::registry::model::Level;
 use schemata::registry::{Registry, SchemaInput, Settings};
 use schemata::store::Store;
+use schemata::types::Level;
 
 const THREADS: usize = 64;
 const PER_THREAD: usize = 8;
@@ -26,7 +26,7 @@ fn record(name: &str) -> String {
 fn concurrent_writes_commit_together_and_stay_serial() {
     let dir = tempfile::TempDir::new().unwrap();
     let settings = Settings { default_level: Level::None, ..Settings::default() };
-    let registry = Arc::new(Registry::new(Store::open(dir.path()).unwrap(), settings.clone()));
+    let registry = Arc::new(Registry::new(Arc::new(Store::open(dir.path()).unwrap()), settings.clone()));
     let barrier = Arc::new(Barrier::new(THREADS));
     let threads: Vec<_> = (0..THREADS)
         .map(|t| {
@@ -77,5 +77,5 @@ fn concurrent_writes_commit_together_and_stay_serial() {
     check(&registry);
     let settings = registry.settings().clone();
     drop(registry);
-    check(&Registry::new(Store::open(dir.path()).unwrap(), settings));
+    check(&Registry::new(Arc::new(Store::open(dir.path()).unwrap()), settings));
 }

@@ -7,11 +7,11 @@ use actix_web::HttpRequest;
 use serde_json::{Map, Value};
 
 use crate::registry::error::RegistryError;
-use crate::registry::model::{Level, Mode};
 use crate::registry::settings::ConfigUpdate;
 use crate::registry::tags::TagRequest;
 use crate::registry::{InputReference, SchemaInput};
 use crate::schema::{Entity, TagEdit};
+use crate::types::{Level, Mode};
 
 const ACCEPTED: [&str; 4] = [
     "application/vnd.schemaregistry.v1+json",

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::subjects::{blocking, subject};
 use super::{body, contexts, reply, resource, ApiResult, Params, Reg};
 use crate::registry::error::RegistryError;
-use crate::registry::model::Config;
+use crate::types::Config;
 
 /// The subject a setting request is about: the path's, else (unscoped) the URL's context
 /// or the global setting.

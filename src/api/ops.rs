@@ -19,13 +19,12 @@ async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "UP" }))
 }
 
-/// Ready to serve: the index is loaded (it is before the socket is bound) and the database
-/// answers reads.
+/// Ready to serve: the index is loaded (it is before the socket is bound), the database
+/// answers reads and, on a Kafka-backed node, the state has caught up with the topic.
 async fn ready(reg: Reg) -> HttpResponse {
-    if reg.store().healthy() {
-        HttpResponse::Ok().json(json!({ "status": "UP" }))
-    } else {
-        HttpResponse::ServiceUnavailable().json(json!({ "status": "DOWN" }))
+    match reg.ready() {
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "UP" })),
+        Err(reason) => HttpResponse::ServiceUnavailable().json(json!({ "status": "DOWN", "reason": reason })),
     }
 }
 

@@ -5,9 +5,9 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::registry::StoredSchema;
 use crate::registry::SubjectVersion;
 use crate::schema::SchemaType;
-use crate::store::StoredSchema;
 
 /// The fields every schema entity carries: schemaType, schema, references, metadata, ruleSet.
 fn schema_fields(stored: &StoredSchema, out: &mut Map<String, Value>) {

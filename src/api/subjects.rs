@@ -6,8 +6,7 @@ use serde_json::json;
 use super::{body, contexts, render, reply, reply_raw, resource, ApiResult, Params, Reg};
 use crate::registry::error::RegistryError;
 use crate::registry::parse_version;
-use crate::registry::subjects::Visibility;
-use crate::store::Planned;
+use crate::registry::subjects::{Registration, Visibility};
 
 /// The `{subject}` path segment, percent-decoded (a subject may hold `/` as `%2F`), in the
 /// context of a `/contexts/{context}/...` URL.
@@ -66,8 +65,8 @@ async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult 
     let s = data_subject(&req, &reg)?;
     // A re-registration writes nothing: answered here; only a real write waits on a thread.
     let out = match reg.register_planned(&s, &input, normalize) {
-        Planned::Answered(out) => out?,
-        Planned::Write(pending) => {
+        Registration::Answered(out) => out?,
+        Registration::Write(pending) => {
             let registry = reg.get_ref().clone();
             blocking(move || registry.register_writing(&s, &input, normalize, pending)).await?
         }

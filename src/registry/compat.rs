@@ -7,11 +7,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::error::{RegistryError, Result};
-use super::model::Level;
 use super::subjects::latest_live;
 use super::{Registry, SchemaInput};
 use crate::schema::ParsedSchema;
 use crate::store::{Index, StoredSchema};
+use crate::types::Level;
 
 const DIFFERENT_TYPE: &str = "Incompatible because of different schema type";
 

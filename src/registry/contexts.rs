@@ -8,24 +8,13 @@
 //! in a context only when a subject of that context uses it.
 
 use super::error::{RegistryError, Result};
-use super::model::Scope;
 use super::{Registry, SubjectVersion};
 use crate::store::Index;
-
-/// The default context.
-pub const DEFAULT_CONTEXT: &str = ".";
+use crate::types::Scope;
+pub use crate::types::{context_of, DEFAULT_CONTEXT};
 
 /// The context whose config and mode apply to every context (after the context's own).
 const GLOBAL_CONTEXT_SCOPE: &str = ":.__GLOBAL:";
-
-/// The context of a subject: `.ctx` for `:.ctx:name` and for `:.ctx` (no name part),
-/// the default context otherwise.
-pub fn context_of(subject: &str) -> &str {
-    match subject.strip_prefix(':') {
-        Some(rest) if rest.starts_with('.') => rest.split_once(':').map_or(rest, |(ctx, _)| ctx),
-        _ => DEFAULT_CONTEXT,
-    }
-}
 
 /// The subject name without its context qualifier.
 pub fn name_of(subject: &str) -> &str {

@@ -4,6 +4,8 @@
 
 use thiserror::Error;
 
+use crate::store::StoreError;
+
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum RegistryError {
     // Framework-level errors: the bare HTTP status is the error_code.
@@ -65,9 +67,13 @@ pub enum RegistryError {
     #[error("Register operation failed because schema is too large")]
     SchemaTooLarge,
 
-    /// The data directory could not be written; the state on disk is unchanged.
+    /// The data directory or the Kafka log could not be written; the state is unchanged.
     #[error("Error while writing to the store: {0}")]
     Store(String),
+    /// The store did not answer in time (Confluent's 50002): a Kafka write not acknowledged
+    /// or not read back in time, or a node still catching up with its topic.
+    #[error("{0}")]
+    StoreTimeout(String),
     #[error("Internal Server Error")]
     Internal,
 }
@@ -101,6 +107,7 @@ impl RegistryError {
             InvalidSubject(_) => 42208,
             SchemaTooLarge => 42209,
             Store(_) => 50001,
+            StoreTimeout(_) => 50002,
             Internal => 500,
         }
     }
@@ -120,9 +127,13 @@ impl RegistryError {
     }
 }
 
-impl From<sled::Error> for RegistryError {
-    fn from(e: sled::Error) -> Self {
-        RegistryError::Store(e.to_string())
+impl From<StoreError> for RegistryError {
+    fn from(e: StoreError) -> Self {
+        if e.is_timeout() {
+            RegistryError::StoreTimeout(e.to_string())
+        } else {
+            RegistryError::Store(e.to_string())
+        }
     }
 }
 

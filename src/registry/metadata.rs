@@ -4,8 +4,7 @@
 
 use serde_json::{Map, Value};
 
-/// The reserved property Confluent keeps equal to the version that holds the schema.
-pub const CONFLUENT_VERSION: &str = "confluent:version";
+pub use crate::types::{has_confluent_version, CONFLUENT_VERSION};
 
 /// Maps sorted by key and sets sorted, so that equal metadata hashes equally.
 pub fn normalize(v: Value) -> Value {
@@ -48,14 +47,6 @@ pub fn merge(default: Option<&Value>, specific: Option<&Value>, overrides: Optio
         }
     }
     Some(normalize(Value::Object(out)))
-}
-
-fn properties(metadata: &Value) -> Option<&Map<String, Value>> {
-    metadata.get("properties")?.as_object()
-}
-
-pub fn has_confluent_version(metadata: Option<&Value>) -> bool {
-    metadata.and_then(properties).is_some_and(|p| p.contains_key(CONFLUENT_VERSION))
 }
 
 /// Sets `confluent:version`, creating the metadata and its properties as needed.

@@ -6,7 +6,6 @@ pub mod compat;
 pub mod contexts;
 pub mod error;
 pub mod metadata;
-pub mod model;
 pub mod schemas;
 pub mod settings;
 pub mod subjects;
@@ -16,9 +15,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::schema::{ParseOptions, ParsedSchema, SchemaRef, SchemaType};
-use crate::store::{Index, Store, StoredSchema};
+/// A stored schema as reads return it (the HTTP layer renders these).
+pub use crate::store::StoredSchema;
+use crate::store::{Index, Store};
+use crate::types::{Config, Level, Mode, Reference, Scope};
 use error::{RegistryError, Result};
-use model::{Config, Level, Mode, Reference, Scope};
 
 /// Settings the registry is started with.
 #[derive(Clone, Debug)]
@@ -36,7 +37,7 @@ impl Default for Settings {
 }
 
 pub struct Registry {
-    store: Store,
+    store: Arc<Store>,
     settings: Settings,
 }
 
@@ -78,8 +79,13 @@ pub struct SubjectVersion {
 }
 
 impl Registry {
-    pub fn new(store: Store, settings: Settings) -> Registry {
+    pub fn new(store: Arc<Store>, settings: Settings) -> Registry {
         Registry { store, settings }
+    }
+
+    /// `Ok` when this node can serve (state loaded and, on Kafka, caught up), else why not.
+    pub fn ready(&self) -> std::result::Result<(), String> {
+        self.store.ready()
     }
 
     pub fn store(&self) -> &Store {

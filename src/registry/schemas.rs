@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::contexts::{context_of, DEFAULT_CONTEXT};
 use super::error::{RegistryError, Result};
-use super::model::parse_guid;
 use super::{Page, Registry, SubjectVersion};
 use crate::store::StoredSchema;
+use crate::types::parse_guid;
 
 /// Filters of `GET /schemas`.
 #[derive(Clone, Debug, Default)]

@@ -2,9 +2,9 @@
 
 use super::contexts::{self, context_of};
 use super::error::{RegistryError, Result};
-use super::model::{Config, Mode, Scope};
 use super::{valid_subject, Registry};
 use crate::store::Change;
+use crate::types::{Config, Mode, Scope};
 
 /// A partial config update: `None` keeps a field, `Some(None)` clears it.
 #[derive(Clone, Debug, Default)]

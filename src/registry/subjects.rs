@@ -7,10 +7,10 @@ use serde_json::Value;
 
 use super::contexts::{context_of, is_context_scope};
 use super::error::{RegistryError, Result};
-use super::model::{Mode, Reference, SchemaRecord, Scope, VersionState};
 use super::{input_type, metadata, reference_texts, valid_subject, Page, Registry, SchemaInput, SubjectVersion};
 use crate::schema::{ParseError, ParseOptions, ParsedSchema, SchemaRef};
 use crate::store::{index::identity, Change, Index, Pending, Planned};
+use crate::types::{Mode, Reference, SchemaRecord, Scope, VersionState};
 
 /// What a registration answered.
 #[derive(Debug)]
@@ -21,6 +21,17 @@ pub struct Registered {
     /// Set when Confluent answers with the whole schema rather than only `{"id"}`.
     pub full: Option<SubjectVersion>,
 }
+
+/// A registration planned against the published state (`Registry::register_planned`).
+pub enum Registration {
+    /// Nothing to write (the schema is already there, or it was refused): the answer.
+    Answered(Result<Registered>),
+    /// A write to finish with `Registry::register_writing`, off the HTTP workers.
+    Write(PendingRegistration),
+}
+
+/// A planned registration that writes; reused as is when no other write came between.
+pub struct PendingRegistration(Pending<Registered>);
 
 /// Which versions a listing includes.
 #[derive(Clone, Copy, Debug, Default)]
@@ -102,11 +113,14 @@ impl Registry {
     /// (the schema is already there, or it is refused), else to be finished by
     /// `register_writing`. The split lets the HTTP layer answer re-registrations without a hop
     /// to a blocking thread, and the plan is reused when no other write came between.
-    pub fn register_planned(&self, subject: &str, input: &SchemaInput, normalize: bool) -> Planned<Registered> {
+    pub fn register_planned(&self, subject: &str, input: &SchemaInput, normalize: bool) -> Registration {
         if let Err(e) = self.check_register(subject, input) {
-            return Planned::Answered(Err(e));
+            return Registration::Answered(Err(e));
         }
-        self.store.plan_published(|idx| self.plan_register(idx, subject, input, normalize))
+        match self.store.plan_published(|idx| self.plan_register(idx, subject, input, normalize)) {
+            Planned::Answered(answer) => Registration::Answered(answer),
+            Planned::Write(pending) => Registration::Write(PendingRegistration(pending)),
+        }
     }
 
     /// `register` after `register_planned` found a write to make.
@@ -115,9 +129,9 @@ impl Registry {
         subject: &str,
         input: &SchemaInput,
         normalize: bool,
-        pending: Pending<Registered>,
+        pending: PendingRegistration,
     ) -> Result<Registered> {
-        self.store.write_queued(|idx| self.plan_register(idx, subject, input, normalize), Some(pending))
+        self.store.write_queued(|idx| self.plan_register(idx, subject, input, normalize), Some(pending.0))
     }
 
     fn check_register(&self, subject: &str, input: &SchemaInput) -> Result<()> {

@@ -7,41 +7,7 @@ pub mod json;
 pub mod json_text;
 pub mod protobuf;
 
-use serde::{Deserialize, Serialize};
-
-/// The `schemaType` of a registered schema. Absent or null in a request means AVRO.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum SchemaType {
-    Avro,
-    Protobuf,
-    Json,
-}
-
-impl SchemaType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SchemaType::Avro => "AVRO",
-            SchemaType::Protobuf => "PROTOBUF",
-            SchemaType::Json => "JSON",
-        }
-    }
-
-    /// Exact upper-case names only: Confluent 7.9 answers "Invalid schema type avro" for
-    /// any other spelling.
-    pub fn parse(s: &str) -> Option<SchemaType> {
-        match s {
-            "AVRO" => Some(SchemaType::Avro),
-            "PROTOBUF" => Some(SchemaType::Protobuf),
-            "JSON" => Some(SchemaType::Json),
-            _ => None,
-        }
-    }
-
-    /// The types this build can parse and check; `/schemas/types` lists these, in
-    /// Confluent's order (JSON, PROTOBUF, AVRO).
-    pub const SUPPORTED: &'static [SchemaType] = &[SchemaType::Json, SchemaType::Protobuf, SchemaType::Avro];
-}
+pub use crate::types::SchemaType;
 
 /// How a schema is read.
 #[derive(Clone, Copy, Debug, Default)]

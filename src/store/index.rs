@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
-use crate::registry::contexts::context_of;
-use crate::registry::metadata::has_confluent_version;
-use crate::registry::model::{format_guid, Config, Mode, SchemaRecord, Scope, VersionState};
 use crate::schema::{ParsedSchema, SchemaType};
+use crate::types::context_of;
+use crate::types::has_confluent_version;
+use crate::types::{format_guid, Config, Mode, SchemaRecord, Scope, VersionState};
 
 /// One mutation of the registry's state. A write is a list of these, committed atomically.
 // Changes live only for the length of one write, a handful at a time: their size is moot.

@@ -1,80 +1,56 @@
-//! Durable state in sled plus the in-memory index every read uses.
+//! The registry's state: the in-memory index every read uses, and the write path that makes
+//! a change durable before it is published there.
 //!
 //! Writes are planned one at a time and committed in groups (group commit): a write computes
 //! its `Change`s against the writer's head state (the published index plus every write queued
-//! before it), and whichever writer finds no commit running takes every queued write, commits
-//! them in one sled transaction across the trees, flushes and fsyncs it once, and only then
-//! publishes them to the index and wakes their writers. So an answered write is on disk, one
-//! fsync serves many concurrent writers, a failed commit fails every write in it (and the ones
-//! planned on top of it) and leaves disk and index untouched, and readers never see a state
-//! that is not durable.
+//! before it), and whichever writer finds no commit running takes every queued write and
+//! commits them at once. That commit is the one seam between the registry and where its
+//! state lives (`Store::commit`):
+//! - embedded (default): one sled transaction across the trees, flushed and fsynced once,
+//!   then published to the index (`local`);
+//! - Kafka: the changes become records in Confluent's `_schemas` format, produced with
+//!   acks=all; the node's reader applies them from the topic, exactly as it applies records
+//!   other registries wrote, and the commit ends once it has (`kafka`).
+//!
+//! Either way an answered write is durable, one commit serves many concurrent writers, a
+//! failed commit fails every write in it (and the ones planned on top of it), and readers
+//! never see a state that is not durable.
 
+pub mod error;
 pub mod index;
+pub mod kafka;
+pub mod local;
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-
-use fs2::FileExt;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex, RwLock, RwLockReadGuard};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::Transactional;
 
+pub use error::StoreError;
 pub use index::{Change, Index, StoredSchema};
+pub use local::{OpenError, FORMAT_VERSION};
 
-use crate::registry::error::{RegistryError, Result};
-use crate::registry::model::{Config, Mode, SchemaRecord, Scope, VersionState};
-
-/// Bumped when the layout of the data directory changes; an unknown version is refused.
-pub const FORMAT_VERSION: u32 = 1;
-
-/// Why a data directory could not be opened. Reported at start, before serving.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    #[error("cannot create or read the data directory {0}: {1}")]
-    Directory(PathBuf, std::io::Error),
-    #[error("the data directory {0} is in use by another running schemata instance")]
-    Locked(PathBuf),
-    #[error("cannot open the database in {0}: {1}")]
-    Database(PathBuf, sled::Error),
-    #[error("the data directory {0} has format version {1}; this build reads version {FORMAT_VERSION}")]
-    UnknownFormat(PathBuf, u32),
-    #[error("the data directory {0} holds a damaged record ({1})")]
-    Corrupt(PathBuf, String),
-}
+use local::{Backend, Local};
 
 pub struct Store {
-    db: sled::Db,
-    schemas: sled::Tree,
-    versions: sled::Tree,
-    configs: sled::Tree,
-    modes: sled::Tree,
-    meta: sled::Tree,
-    /// Context names, the keys only: a context stays listed after its last subject is gone.
-    contexts: sled::Tree,
+    local: Local,
+    /// Set on a Kafka-backed node: where commits go, and the reader that applies them.
+    log: Option<Arc<kafka::KafkaLog>>,
     /// The published state: durable writes only. Every read uses it.
     index: RwLock<Index>,
     writer: Mutex<Writer>,
     /// Signalled when a commit ends, for the writers waiting on it.
     committed: Condvar,
-    /// How many commits were published; bumped under the writer lock and the index lock.
+    /// How many times the published state changed; bumped under the index write lock.
     published: AtomicU64,
-    /// Held for the life of the store so that a second instance cannot open the directory.
-    _lock: File,
-    /// sled's log file and blob directory, synced after each flush (see `sync_to_disk`).
-    log_file: File,
-    blob_dir: PathBuf,
-    /// Blob files already synced, so that each is synced once.
-    synced_blobs: Mutex<HashSet<std::ffi::OsString>>,
 }
 
 /// What `Store::plan_published` found.
-pub enum Planned<T> {
+pub enum Planned<T, E> {
     /// The plan writes nothing (or failed): its answer stands as is.
-    Answered(Result<T>),
+    Answered(Result<T, E>),
     /// The plan writes: hand it to `Store::write_queued`.
     Write(Pending<T>),
 }
@@ -95,7 +71,8 @@ struct Writer {
     /// The published index plus every committing and queued change: what a plan sees when
     /// other writes are in flight. Built (a clone of the index, sharing the schemas) only
     /// when first needed that way, so a server whose writes never overlap has none; dropped
-    /// after a failed commit.
+    /// after a failed commit, and after every Kafka commit (the topic may hold records of
+    /// other writers that the head never saw).
     head: Option<Index>,
     /// Planned writes waiting for the next commit, in plan order.
     queue: Batch,
@@ -105,115 +82,72 @@ struct Writer {
     /// True while one writer runs a commit with the lock released.
     committing: bool,
     /// The outcome of committed writes whose writers have not yet picked it up.
-    outcomes: HashMap<u64, Result<()>>,
+    outcomes: HashMap<u64, Result<(), StoreError>>,
 }
 
-const NEXT_ID: &[u8] = b"next_id";
-/// sled's page cache size.
-const CACHE_BYTES: u64 = 1024 * 1024;
-const FORMAT: &[u8] = b"format_version";
-
 impl Store {
-    pub fn open(dir: &Path) -> std::result::Result<Store, OpenError> {
-        std::fs::create_dir_all(dir).map_err(|e| OpenError::Directory(dir.into(), e))?;
-        let lock = File::create(dir.join("schemata.lock")).map_err(|e| OpenError::Directory(dir.into(), e))?;
-        lock.try_lock_exclusive().map_err(|_| OpenError::Locked(dir.into()))?;
-        let db_err = |e| OpenError::Database(dir.into(), e);
-        // Every read is served by the index, so sled's page cache only serves writes: a small
-        // one keeps the pages read while loading from staying resident (default: 1 GiB).
-        let db = sled::Config::new().path(dir.join("db")).cache_capacity(CACHE_BYTES).open().map_err(db_err)?;
-        let log_file = File::open(dir.join("db").join("db")).map_err(|e| OpenError::Directory(dir.into(), e))?;
-        let tree = |name: &str| db.open_tree(name).map_err(db_err);
-        let store = Store {
-            schemas: tree("schemas")?,
-            versions: tree("versions")?,
-            configs: tree("configs")?,
-            modes: tree("modes")?,
-            meta: tree("meta")?,
-            contexts: tree("contexts")?,
-            db,
-            index: RwLock::new(Index::default()),
-            writer: Mutex::new(Writer::default()),
-            committed: Condvar::new(),
-            published: AtomicU64::new(0),
-            _lock: lock,
-            log_file,
-            blob_dir: dir.join("db").join("blobs"),
-            synced_blobs: Mutex::new(HashSet::new()),
-        };
-        store.check_format(dir)?;
-        let index = store.load().map_err(|e| OpenError::Corrupt(dir.into(), e))?;
-        *store.index.write() = index;
+    /// Opens the embedded store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, OpenError> {
+        let (local, index) = Local::open(dir, &Backend::Embedded)?;
+        Ok(Store::new(local, index, None))
+    }
+
+    /// Opens a Kafka-backed store: `dir` caches the topic's state. The reader starts at
+    /// once and keeps retrying while the brokers cannot be reached; `ready` tells when the
+    /// node has caught up.
+    pub fn open_kafka(dir: &Path, settings: kafka::KafkaSettings) -> Result<Arc<Store>, OpenError> {
+        let (local, index) = Local::open(dir, &Backend::Kafka(settings.topic.clone()))?;
+        let log = Arc::new(kafka::KafkaLog::new(settings).map_err(|e| OpenError::Kafka(e.to_string()))?);
+        let store = Arc::new(Store::new(local, index, Some(log.clone())));
+        kafka::start_reader(store.clone(), log);
         Ok(store)
     }
 
-    fn check_format(&self, dir: &Path) -> std::result::Result<(), OpenError> {
-        let db_err = |e| OpenError::Database(dir.into(), e);
-        match self.meta.get(FORMAT).map_err(db_err)? {
-            Some(v) => {
-                let found = read_u32(&v).map_err(|e| OpenError::Corrupt(dir.into(), e))?;
-                if found != FORMAT_VERSION {
-                    return Err(OpenError::UnknownFormat(dir.into(), found));
-                }
-            }
-            None => {
-                self.meta.insert(FORMAT, &FORMAT_VERSION.to_be_bytes()).map_err(db_err)?;
-                self.db.flush().map_err(db_err)?;
-            }
+    fn new(local: Local, index: Index, log: Option<Arc<kafka::KafkaLog>>) -> Store {
+        Store {
+            local,
+            log,
+            index: RwLock::new(index),
+            writer: Mutex::new(Writer::default()),
+            committed: Condvar::new(),
+            published: AtomicU64::new(0),
         }
-        Ok(())
     }
 
-    /// Rebuilds the index from the trees.
-    fn load(&self) -> std::result::Result<Index, String> {
-        let mut index = Index::default();
-        let bad = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
-        for item in self.schemas.iter() {
-            let (k, v) = item.map_err(|e| bad("schemas", &e))?;
-            let record: SchemaRecord = serde_json::from_slice(&v).map_err(|e| bad("schema record", &e))?;
-            index.apply(Change::PutSchema(read_u32(&k)?, record));
+    /// `Ok` when the node can serve: the database answers reads and, on a Kafka-backed node,
+    /// the state has caught up with the topic; else why not.
+    pub fn ready(&self) -> Result<(), String> {
+        if !self.local.healthy() {
+            return Err("the local database does not answer reads".into());
         }
-        for item in self.versions.iter() {
-            let (k, v) = item.map_err(|e| bad("versions", &e))?;
-            let (subject, version) = decode_version_key(&k)?;
-            let state: VersionState = serde_json::from_slice(&v).map_err(|e| bad("version record", &e))?;
-            index.apply(Change::PutVersion(subject, version, state));
+        match &self.log {
+            Some(log) => log.ready(),
+            None => Ok(()),
         }
-        for item in self.configs.iter() {
-            let (k, v) = item.map_err(|e| bad("configs", &e))?;
-            let config: Config = serde_json::from_slice(&v).map_err(|e| bad("config record", &e))?;
-            index.apply(Change::PutConfig(decode_scope(&k)?, config));
-        }
-        for item in self.modes.iter() {
-            let (k, v) = item.map_err(|e| bad("modes", &e))?;
-            let mode: Mode = serde_json::from_slice(&v).map_err(|e| bad("mode record", &e))?;
-            index.apply(Change::PutMode(decode_scope(&k)?, mode));
-        }
-        for item in self.contexts.iter() {
-            let (k, _) = item.map_err(|e| bad("contexts", &e))?;
-            index.apply(Change::PutContext(String::from_utf8(k.to_vec()).map_err(|e| bad("context name", &e))?));
-        }
-        if let Some(v) = self.meta.get(NEXT_ID).map_err(|e| bad("meta", &e))? {
-            index.apply(Change::SetNextId(read_u32(&v)?));
-        }
-        index.next_id = index.next_id.max(1);
-        Ok(index)
     }
 
-    /// True when the database answers a read; the readiness probe.
-    pub fn healthy(&self) -> bool {
-        self.meta.get(FORMAT).is_ok()
+    /// The Kafka log's state, on a Kafka-backed node (for metrics).
+    pub fn kafka(&self) -> Option<&kafka::KafkaLog> {
+        self.log.as_deref()
     }
 
-    /// Flushes sled on shutdown. Writes are flushed as they commit; this is belt and braces
-    /// for sled's own background state before the process exits.
-    pub fn flush(&self) -> std::result::Result<(), String> {
-        self.db.flush().map(|_| ()).map_err(|e| e.to_string())
+    /// Flushes the local database on shutdown. Writes are durable as they commit; this is
+    /// belt and braces for sled's own background state before the process exits.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        if let Some(log) = &self.log {
+            log.shutdown();
+        }
+        self.local.flush()
     }
 
     /// A consistent view of the current state, for reads.
     pub fn read(&self) -> RwLockReadGuard<'_, Index> {
         self.index.read()
+    }
+
+    /// Bytes the local database takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.local.size_on_disk()
     }
 
     /// Runs one write: `plan` sees the current state and returns the changes to make and the
@@ -226,7 +160,7 @@ impl Store {
     /// runs again under the writer lock against the head state. Either way each write sees
     /// every write queued before it, exactly as if writes ran one at a time; its changes then
     /// wait for a group commit. If that commit fails, this write fails too.
-    pub fn write<T>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>) -> Result<T> {
+    pub fn write<T, E: From<StoreError>>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T), E>) -> Result<T, E> {
         match self.plan_published(&plan) {
             Planned::Answered(answer) => answer,
             Planned::Write(pending) => self.write_queued(plan, Some(pending)),
@@ -235,7 +169,7 @@ impl Store {
 
     /// Runs `plan` against the published state. Never blocks on the disk, so async handlers
     /// may call it and leave only real writes (`write_queued`) to a blocking thread.
-    pub fn plan_published<T>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>) -> Planned<T> {
+    pub fn plan_published<T, E>(&self, plan: impl Fn(&Index) -> Result<(Vec<Change>, T), E>) -> Planned<T, E> {
         let index = self.index.read();
         let generation = self.published.load(Ordering::Acquire);
         match plan(&index) {
@@ -247,14 +181,16 @@ impl Store {
 
     /// The writing half of `write`: plans against the head state (or takes `pending` when
     /// the head is still the state it was planned on) and waits for the group commit.
-    pub fn write_queued<T>(
+    pub fn write_queued<T, E: From<StoreError>>(
         &self,
-        plan: impl Fn(&Index) -> Result<(Vec<Change>, T)>,
+        plan: impl Fn(&Index) -> Result<(Vec<Change>, T), E>,
         pending: Option<Pending<T>>,
-    ) -> Result<T> {
+    ) -> Result<T, E> {
         let mut w = self.writer.lock();
-        // With nothing queued or committing, the head state is the published one; `published`
-        // only moves under the writer lock, so an unchanged count means an unchanged state.
+        // With nothing queued or committing, the head state is the published one, and an
+        // unchanged `published` count means an unchanged state. (A Kafka reader also bumps it,
+        // outside this lock, but only for records of this node's finished commits or of other
+        // writers, which the cluster's single leader rules out.)
         let idle = w.queue.is_empty() && !w.committing;
         let fresh = pending.filter(|p| idle && p.generation == self.published.load(Ordering::Acquire));
         let (changes, answer) = match fresh {
@@ -272,7 +208,7 @@ impl Store {
         w.queue.push((ticket, changes));
         loop {
             if let Some(outcome) = w.outcomes.remove(&ticket) {
-                return outcome.map(|()| answer);
+                return outcome.map(|()| answer).map_err(E::from);
             }
             if w.committing {
                 self.committed.wait(&mut w);
@@ -281,20 +217,24 @@ impl Store {
             w.committing = true;
             let batch = Arc::new(std::mem::take(&mut w.queue));
             w.committing_batch = Some(batch.clone());
-            let result = parking_lot::MutexGuard::unlocked(&mut w, || {
-                self.persist(batch.iter().flat_map(|(_, changes)| changes))
-            });
+            let result = parking_lot::MutexGuard::unlocked(&mut w, || self.commit(&batch));
             w.committing_batch = None;
             match result {
-                Ok(()) => {
+                Ok(publish) => {
                     let w = &mut *w;
-                    let head = w.head.as_ref();
-                    let mut index = self.index.write();
-                    self.published.fetch_add(1, Ordering::AcqRel);
-                    for (t, changes) in batch.iter() {
-                        for change in changes {
-                            index.apply_sharing(change.clone(), head);
+                    if publish {
+                        let head = w.head.as_ref();
+                        let mut index = self.index.write();
+                        self.published.fetch_add(1, Ordering::AcqRel);
+                        for (_, changes) in batch.iter() {
+                            for change in changes {
+                                index.apply_sharing(change.clone(), head);
+                            }
                         }
+                    } else {
+                        w.head = None;
+                    }
+                    for (t, _) in batch.iter() {
                         w.outcomes.insert(*t, Ok(()));
                     }
                 }
@@ -329,125 +269,38 @@ impl Store {
         w.head.as_mut().expect("head built above")
     }
 
-    /// Commits `changes` in one transaction across the trees and flushes them to disk.
-    fn persist<'a>(&self, changes: impl Iterator<Item = &'a Change> + Clone) -> Result<()> {
-        let trees = (&self.schemas, &self.versions, &self.configs, &self.modes, &self.meta, &self.contexts);
-        let result: std::result::Result<(), TransactionError<String>> =
-            trees.transaction(|(schemas, versions, configs, modes, meta, contexts)| {
-                let enc =
-                    |v: serde_json::Result<Vec<u8>>| v.map_err(|e| ConflictableTransactionError::Abort(e.to_string()));
-                for change in changes.clone() {
-                    match change {
-                        Change::PutSchema(id, record) => {
-                            schemas.insert(&id.to_be_bytes(), enc(serde_json::to_vec(record))?)?;
-                        }
-                        Change::DeleteSchema(id) => {
-                            schemas.remove(&id.to_be_bytes())?;
-                        }
-                        Change::PutVersion(subject, version, state) => {
-                            versions.insert(version_key(subject, *version), enc(serde_json::to_vec(state))?)?;
-                        }
-                        Change::DeleteVersion(subject, version) => {
-                            versions.remove(version_key(subject, *version))?;
-                        }
-                        Change::PutConfig(scope, config) => {
-                            configs.insert(scope_key(scope), enc(serde_json::to_vec(config))?)?;
-                        }
-                        Change::DeleteConfig(scope) => {
-                            configs.remove(scope_key(scope))?;
-                        }
-                        Change::PutMode(scope, mode) => {
-                            modes.insert(scope_key(scope), enc(serde_json::to_vec(mode))?)?;
-                        }
-                        Change::DeleteMode(scope) => {
-                            modes.remove(scope_key(scope))?;
-                        }
-                        Change::SetNextId(next) => {
-                            meta.insert(NEXT_ID, &next.to_be_bytes())?;
-                        }
-                        Change::PutContext(context) => {
-                            contexts.insert(context.as_bytes(), &[])?;
-                        }
-                    }
-                }
-                Ok(())
-            });
-        result.map_err(|e| match e {
-            TransactionError::Abort(msg) => RegistryError::Store(msg),
-            TransactionError::Storage(e) => RegistryError::from(e),
-        })?;
-        self.db.flush()?;
-        self.sync_to_disk().map_err(|e| RegistryError::Store(e.to_string()))
+    /// The seam: makes a batch of changes durable. True when the caller publishes them to the
+    /// index; a Kafka commit returns once the reader has applied them from the topic.
+    fn commit(&self, batch: &Batch) -> Result<bool, StoreError> {
+        match &self.log {
+            None => self.local.commit(batch.iter().flat_map(|(_, changes)| changes), None, true).map(|()| true),
+            Some(log) => {
+                let writes = batch.iter().map(|(_, changes)| changes.as_slice());
+                let records = kafka::records::for_writes(writes, &self.index.read())?;
+                log.append(records).map(|()| false)
+            }
+        }
     }
 
-    /// sled 0.34's `flush` ends with `sync_file_range` on Linux, which survives a crash of
-    /// the process but neither flushes the drive's cache nor syncs file metadata, and it
-    /// writes large items to blob files without any sync. So after each flush: fdatasync the
-    /// log, fsync every blob file not yet synced and the blob directory. One group commit
-    /// pays this once for all its writes.
-    fn sync_to_disk(&self) -> std::io::Result<()> {
-        self.log_file.sync_data()?;
-        let mut synced = self.synced_blobs.lock();
-        let mut new_blob = false;
-        let mut present = HashSet::new();
-        for entry in std::fs::read_dir(&self.blob_dir)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            if !synced.contains(&name) {
-                match File::open(entry.path()) {
-                    Ok(f) => f.sync_all()?,
-                    // sled removed it meanwhile: nothing of it to keep.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(e),
-                }
-                new_blob = true;
-            }
-            present.insert(name);
-        }
-        if new_blob {
-            File::open(&self.blob_dir)?.sync_all()?;
-        }
-        // Forget blobs sled has removed.
-        *synced = present;
+    /// Applies what the Kafka reader read: `apply` changes the index (under its write lock)
+    /// and returns the changes it made, which are then cached locally with `offset`.
+    fn apply_from_log(&self, offset: i64, apply: impl FnOnce(&mut Index) -> Vec<Change>) -> Result<(), StoreError> {
+        let changes = {
+            let mut index = self.index.write();
+            let changes = apply(&mut index);
+            self.published.fetch_add(1, Ordering::AcqRel);
+            changes
+        };
+        // The topic is the truth: the cache only has to match the offset stored with it.
+        self.local.commit(changes.iter(), Some(offset), false)
+    }
+
+    /// Drops the local cache and the index: the topic is read again from its start.
+    fn reset_from_log(&self) -> Result<(), StoreError> {
+        let mut index = self.index.write();
+        self.local.clear()?;
+        *index = Index { next_id: 1, ..Index::default() };
+        self.published.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
-
-    /// Bytes the database takes on disk.
-    pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
-    }
-}
-
-/// Subject bytes, then 0xFF (never in UTF-8), then the version big-endian: ordered scans.
-fn version_key(subject: &str, version: u32) -> Vec<u8> {
-    let mut key = Vec::with_capacity(subject.len() + 5);
-    key.extend_from_slice(subject.as_bytes());
-    key.push(0xFF);
-    key.extend_from_slice(&version.to_be_bytes());
-    key
-}
-
-fn decode_version_key(key: &[u8]) -> std::result::Result<(String, u32), String> {
-    let split = key.len().checked_sub(5).filter(|&i| key[i] == 0xFF).ok_or("bad version key")?;
-    let subject = String::from_utf8(key[..split].to_vec()).map_err(|e| e.to_string())?;
-    Ok((subject, read_u32(&key[split + 1..])?))
-}
-
-fn scope_key(scope: &Scope) -> Vec<u8> {
-    match scope {
-        Scope::Global => b"g".to_vec(),
-        Scope::Subject(s) => [b"s", s.as_bytes()].concat(),
-    }
-}
-
-fn decode_scope(key: &[u8]) -> std::result::Result<Scope, String> {
-    match key.split_first() {
-        Some((b'g', [])) => Ok(Scope::Global),
-        Some((b's', rest)) => Ok(Scope::Subject(String::from_utf8(rest.to_vec()).map_err(|e| e.to_string())?)),
-        _ => Err("bad scope key".into()),
-    }
-}
-
-fn read_u32(bytes: &[u8]) -> std::result::Result<u32, String> {
-    <[u8; 4]>::try_from(bytes).map(u32::from_be_bytes).map_err(|_| "bad integer".to_string())
 }

@@ -1,12 +1,66 @@
-//! The registry's data model: what is stored per schema, per subject version, and in the
-//! config and mode settings. These types are persisted (as JSON) and served, so their field
-//! names follow Confluent's entities.
+//! The domain types every layer shares: what is stored per schema, per subject version, and
+//! in the config and mode settings. A leaf: it imports nothing of the server, so the store,
+//! the formats, the registry and the HTTP layer all speak these words without depending on
+//! each other. These types are persisted (as JSON) and served, so their field names follow
+//! Confluent's entities.
 
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::schema::SchemaType;
+/// The `schemaType` of a registered schema. Absent or null in a request means AVRO.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum SchemaType {
+    Avro,
+    Protobuf,
+    Json,
+}
+
+impl SchemaType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaType::Avro => "AVRO",
+            SchemaType::Protobuf => "PROTOBUF",
+            SchemaType::Json => "JSON",
+        }
+    }
+
+    /// Exact upper-case names only: Confluent 7.9 answers "Invalid schema type avro" for
+    /// any other spelling.
+    pub fn parse(s: &str) -> Option<SchemaType> {
+        match s {
+            "AVRO" => Some(SchemaType::Avro),
+            "PROTOBUF" => Some(SchemaType::Protobuf),
+            "JSON" => Some(SchemaType::Json),
+            _ => None,
+        }
+    }
+
+    /// The types this build can parse and check; `/schemas/types` lists these, in
+    /// Confluent's order (JSON, PROTOBUF, AVRO).
+    pub const SUPPORTED: &'static [SchemaType] = &[SchemaType::Json, SchemaType::Protobuf, SchemaType::Avro];
+}
+
+/// The default context.
+pub const DEFAULT_CONTEXT: &str = ".";
+
+/// The context of a subject: `.ctx` for `:.ctx:name` and for `:.ctx` (no name part),
+/// the default context otherwise.
+pub fn context_of(subject: &str) -> &str {
+    match subject.strip_prefix(':') {
+        Some(rest) if rest.starts_with('.') => rest.split_once(':').map_or(rest, |(ctx, _)| ctx),
+        _ => DEFAULT_CONTEXT,
+    }
+}
+
+/// The reserved metadata property Confluent keeps equal to the version that holds the schema.
+pub const CONFLUENT_VERSION: &str = "confluent:version";
+
+/// True when the metadata's properties hold `confluent:version`.
+pub fn has_confluent_version(metadata: Option<&Value>) -> bool {
+    metadata.and_then(|m| m.get("properties")?.as_object()).is_some_and(|p| p.contains_key(CONFLUENT_VERSION))
+}
 
 /// A reference from one schema to a version of another subject.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,0 +1,214 @@
+//! The Kafka-backed store: the registry's state as records in a compacted one-partition
+//! topic, in Confluent's `_schemas` format, so that Confluent Schema Registry, Karapace and
+//! Schemata nodes read each other's writes.
+//!
+//! A write becomes records (`records::for_changes`) produced with acks=all by an idempotent
+//! producer; it is answered once this node's reader (`reader`) has applied those records from
+//! the topic, exactly as it applies anyone else's (read-your-writes, as Confluent waits for
+//! its own offset). The reader caches what it applied, with the offset, in the local sled
+//! database, so a restart resumes from there.
+
+mod reader;
+pub mod records;
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::util::Timeout;
+
+use super::error::StoreError;
+pub(super) use reader::start as start_reader;
+use records::Record;
+
+/// Where the state lives and how to reach it.
+#[derive(Clone, Debug)]
+pub struct KafkaSettings {
+    /// `bootstrap.servers`: HOST:PORT,...
+    pub bootstrap: String,
+    pub topic: String,
+    /// The registry's group (leader election, a later concern; kept for it).
+    pub group_id: String,
+    /// Replication factor of a topic Schemata creates.
+    pub replication_factor: i32,
+    /// librdkafka settings for every client (security, SASL, TLS...).
+    pub client_config: Vec<(String, String)>,
+    /// How long a write may take to be acknowledged and read back.
+    pub timeout: Duration,
+}
+
+impl KafkaSettings {
+    /// The client configuration every Kafka client of the node starts from.
+    fn client(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.bootstrap);
+        config.set("client.id", "schemata");
+        for (key, value) in &self.client_config {
+            config.set(key, value);
+        }
+        config
+    }
+}
+
+/// The node's connection to its topic: the producer writes go through, and the reader's
+/// progress that writers wait on.
+pub struct KafkaLog {
+    settings: KafkaSettings,
+    /// Rebuilt after a fatal error (an idempotent producer that lost its sequence state).
+    producer: Mutex<Arc<FutureProducer>>,
+    /// The offset of the last record applied (-1: none yet), with its condition variable.
+    applied: Mutex<i64>,
+    applied_changed: Condvar,
+    /// Why the node is not ready; `None` once it has caught up with the topic.
+    not_ready: Mutex<Option<String>>,
+    stop: AtomicBool,
+    stats: Stats,
+}
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+pub struct Stats {
+    /// The last offset applied (-1: none).
+    pub applied_offset: AtomicI64,
+    /// The log end offset the reader last saw.
+    pub end_offset: AtomicI64,
+    /// Records with a key type this build does not know, skipped.
+    pub unknown_records: AtomicU64,
+    /// Records that could not be read (bad JSON, missing fields), skipped and logged.
+    pub malformed_records: AtomicU64,
+}
+
+impl KafkaLog {
+    pub(super) fn new(settings: KafkaSettings) -> Result<KafkaLog, StoreError> {
+        let producer = Self::producer(&settings)?;
+        Ok(KafkaLog {
+            settings,
+            producer: Mutex::new(Arc::new(producer)),
+            applied: Mutex::new(-1),
+            applied_changed: Condvar::new(),
+            not_ready: Mutex::new(Some("connecting to the Kafka brokers".into())),
+            stop: AtomicBool::new(false),
+            stats: Stats::default(),
+        })
+    }
+
+    fn producer(settings: &KafkaSettings) -> Result<FutureProducer, StoreError> {
+        let timeout_ms = settings.timeout.as_millis().max(1).to_string();
+        settings
+            .client()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "1")
+            .set("message.timeout.ms", &timeout_ms)
+            .create()
+            .map_err(|e| StoreError::Kafka(e.to_string()))
+    }
+
+    pub fn settings(&self) -> &KafkaSettings {
+        &self.settings
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// `Ok` once the reader has caught up with the log end it saw on connecting.
+    pub(super) fn ready(&self) -> Result<(), String> {
+        match &*self.not_ready.lock() {
+            None => Ok(()),
+            Some(reason) => Err(reason.clone()),
+        }
+    }
+
+    fn set_not_ready(&self, reason: Option<String>) {
+        *self.not_ready.lock() = reason;
+    }
+
+    pub(super) fn shutdown(&self) {
+        self.stop.store(true, Ordering::Release);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Called by the reader after it applied records up to `offset`.
+    fn advance(&self, offset: i64) {
+        let mut applied = self.applied.lock();
+        *applied = offset;
+        self.stats.applied_offset.store(offset, Ordering::Release);
+        self.applied_changed.notify_all();
+    }
+
+    /// Produces `records` in order and waits until the reader has applied the last one.
+    pub(super) fn append(&self, records: Vec<Record>) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        if let Err(reason) = self.ready() {
+            return Err(StoreError::NotReady(format!("The registry is not ready to write: {reason}")));
+        }
+        let deadline = Instant::now() + self.settings.timeout;
+        let producer = self.producer.lock().clone();
+        let mut deliveries = Vec::with_capacity(records.len());
+        for record in &records {
+            let mut out = FutureRecord::to(&self.settings.topic).key(&record.key).partition(0);
+            if let Some(value) = &record.value {
+                out = out.payload(value);
+            }
+            match producer.send_result(out) {
+                Ok(delivery) => deliveries.push(delivery),
+                Err((e, _)) => return Err(self.failed(&producer, e)),
+            }
+        }
+        let mut last = -1;
+        for delivery in deliveries {
+            // The producer's message timeout bounds each delivery; a dropped one is an error.
+            match futures_executor::block_on(delivery) {
+                Ok(Ok(delivered)) => last = last.max(delivered.offset),
+                Ok(Err((e, _))) => return Err(self.failed(&producer, e)),
+                Err(_) => return Err(StoreError::Kafka("the producer dropped the write".into())),
+            }
+        }
+        let mut applied = self.applied.lock();
+        while *applied < last {
+            if self.applied_changed.wait_until(&mut applied, deadline).timed_out() {
+                return Err(StoreError::Timeout(format!(
+                    "Write to the Kafka topic {} was acknowledged (offset {last}) but not read back within {} ms",
+                    self.settings.topic,
+                    self.settings.timeout.as_millis()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The error for a failed produce; a producer in a fatal state is replaced, so that the
+    /// next write starts a fresh idempotent session.
+    fn failed(&self, producer: &Arc<FutureProducer>, e: KafkaError) -> StoreError {
+        let fatal = producer.client().fatal_error().is_some();
+        if fatal {
+            if let Ok(fresh) = Self::producer(&self.settings) {
+                let mut current = self.producer.lock();
+                if Arc::ptr_eq(&current, producer) {
+                    *current = Arc::new(fresh);
+                }
+            }
+        }
+        let _ = producer.flush(Timeout::After(Duration::ZERO));
+        match e.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::MessageTimedOut) | Some(RDKafkaErrorCode::RequestTimedOut) => {
+                StoreError::Timeout(format!(
+                    "Write to the Kafka topic {} timed out after {} ms: {e}",
+                    self.settings.topic,
+                    self.settings.timeout.as_millis()
+                ))
+            }
+            _ => StoreError::Kafka(e.to_string()),
+        }
+    }
+}
