@@ -1,12 +1,36 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Rust unit and integration tests (real server over HTTP,
-# real sled in temp dirs), then the Python tests that drive the real server with Confluent's
-# own client (confluent-kafka) and replay the recorded Confluent 7.9.0 conformance corpus.
-# Creates the Python venv in .venv on first use; needs only cargo and python3.
+# real sled in temp dirs, a real Kafka-protocol broker for the Kafka store), the HTTP suites
+# again against Kafka-backed servers, then the Python tests that drive the real server with
+# Confluent's own client (confluent-kafka), replay the recorded Confluent 7.9.0 conformance
+# corpus and check Confluent's `_schemas` record format both ways.
+# Creates the Python venv in .venv and installs the tansu broker (scripts/tansu.sh) on first
+# use; needs only cargo and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+TANSU_BIN="$(scripts/tansu.sh)"
+export TANSU_BIN
+
 cargo test --workspace
+
+# The HTTP suites and the kill -9 test once more, every server on its own topic of one broker.
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+broker_log="$(mktemp)"
+"$TANSU_BIN" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
+  --storage-engine memory://tansu/ >"$broker_log" 2>&1 &
+broker=$!
+trap 'kill "$broker" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.1
+done
+http_suites=()
+for f in tests/http_*.rs; do http_suites+=(--test "$(basename "$f" .rs)"); done
+SCHEMATA_TEST_KAFKA="127.0.0.1:$port" cargo test "${http_suites[@]}"
+SCHEMATA_TEST_KAFKA="127.0.0.1:$port" cargo test --test crash sigkill
+kill "$broker" 2>/dev/null || true
+trap - EXIT
 
 venv=.venv
 requirements=tests/python/requirements.txt

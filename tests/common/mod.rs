@@ -2,6 +2,11 @@
 //! free loopback port with a fresh (or given) data directory, waits until it answers, talks
 //! to it over real HTTP with `reqwest::blocking`, and kills it when dropped. A server can be
 //! stopped and started again on the same data directory (storage tests).
+//!
+//! With `SCHEMATA_TEST_KAFKA=HOST:PORT` set (scripts/test.sh does it for a second run of the
+//! HTTP suites), every server is Kafka-backed: its own fresh topic on that broker, kept across
+//! its restarts, so the same tests prove both stores. `Broker` starts a tansu broker for the
+//! Kafka-store tests themselves.
 #![allow(dead_code)]
 
 use std::fs::File;
@@ -69,6 +74,24 @@ pub struct Server {
     /// Extra `serve` arguments and environment (ops tests: limits, log format).
     extra_args: Vec<String>,
     extra_env: Vec<(String, String)>,
+    /// The Kafka arguments of a Kafka-backed server (the same topic on every start).
+    kafka_args: Vec<String>,
+}
+
+/// A topic name no other server of this test run uses.
+pub fn fresh_topic() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("_schemas-{}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed), nanos)
+}
+
+/// The `serve` arguments that put a server on `topic` at `bootstrap`.
+pub fn kafka_args(bootstrap: &str, topic: &str) -> Vec<String> {
+    ["--kafka-bootstrap", bootstrap, "--kafka-topic", topic, "--kafka-replication-factor", "1"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
 }
 
 impl Server {
@@ -112,10 +135,73 @@ impl Server {
             client,
             extra_args: Vec::new(),
             extra_env: Vec::new(),
+            kafka_args: match std::env::var("SCHEMATA_TEST_KAFKA") {
+                Ok(bootstrap) if !bootstrap.is_empty() => kafka_args(&bootstrap, &fresh_topic()),
+                _ => Vec::new(),
+            },
         }
     }
 
+    /// Starts a server on a fresh data directory, backed by `topic` at `bootstrap`.
+    pub fn start_kafka(bootstrap: &str, topic: &str, args: &[&str]) -> Server {
+        let data = TempDir::new().expect("temp dir");
+        let mut server = Server::new(data.path().join("data"), Some(data));
+        server.kafka_args = kafka_args(bootstrap, topic);
+        server.extra_args = args.iter().map(|a| a.to_string()).collect();
+        server.spawn();
+        server
+    }
+
+    /// Spawns the server without waiting for it (fault tests: a broker that is away).
+    pub fn start_kafka_unready(bootstrap: &str, topic: &str) -> Server {
+        let data = TempDir::new().expect("temp dir");
+        let mut server = Server::new(data.path().join("data"), Some(data));
+        server.kafka_args = kafka_args(bootstrap, topic);
+        server.spawn_process();
+        server
+    }
+
+    /// True when this server keeps its state in Kafka.
+    pub fn kafka_backed(&self) -> bool {
+        !self.kafka_args.is_empty()
+    }
+
+    /// The process id of the running server (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server running").id()
+    }
+
     fn spawn(&mut self) {
+        let stderr_path = self.spawn_process();
+        // A Kafka-backed server answers before it has read its topic: wait for readiness.
+        let probe = if self.kafka_backed() { "/health/ready" } else { "/" };
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                self.child = None;
+                panic!(
+                    "schemata exited during start ({status}): {}",
+                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                );
+            }
+            if let Ok(r) = self.client.get(self.url(probe)).timeout(Duration::from_millis(500)).send() {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                panic!(
+                    "schemata did not answer GET {probe} within {START_TIMEOUT:?}: {}",
+                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                );
+            }
+            sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Starts the process on a fresh port; returns its log's path.
+    fn spawn_process(&mut self) -> PathBuf {
         assert!(self.child.is_none(), "server already running");
         self.port = free_port();
         self.starts += 1;
@@ -128,6 +214,7 @@ impl Server {
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(&self.extra_args)
+            .args(&self.kafka_args)
             .env("RUST_LOG", "warn")
             .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -136,29 +223,7 @@ impl Server {
             .spawn()
             .expect("spawn schemata");
         self.child = Some(child);
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                self.child = None;
-                panic!(
-                    "schemata exited during start ({status}): {}",
-                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
-                );
-            }
-            if let Ok(r) = self.client.get(self.url("/")).timeout(Duration::from_millis(500)).send() {
-                if r.status().is_success() {
-                    return;
-                }
-            }
-            if Instant::now() > deadline {
-                self.kill();
-                panic!(
-                    "schemata did not answer GET / within {START_TIMEOUT:?}: {}",
-                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
-                );
-            }
-            sleep(Duration::from_millis(25));
-        }
+        stderr_path
     }
 
     fn kill(&mut self) {
@@ -306,6 +371,11 @@ impl Drop for Server {
 /// Runs `schemata serve` on `data_dir` expecting it to refuse to start: waits (bounded) for
 /// it to exit and returns the exit status and stderr. Panics if it is still running.
 pub fn run_expecting_exit(data_dir: &Path) -> (ExitStatus, String) {
+    run_expecting_exit_with(data_dir, &[])
+}
+
+/// `run_expecting_exit` with extra `serve` arguments.
+pub fn run_expecting_exit_with(data_dir: &Path, args: &[String]) -> (ExitStatus, String) {
     let logs = TempDir::new().expect("temp dir");
     let stderr_path = logs.path().join("stderr.log");
     let mut child = Command::new(binary())
@@ -314,6 +384,7 @@ pub fn run_expecting_exit(data_dir: &Path) -> (ExitStatus, String) {
         .arg(format!("127.0.0.1:{}", free_port()))
         .arg("--data-dir")
         .arg(data_dir)
+        .args(args)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -400,4 +471,80 @@ pub fn strip_guids(v: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(strip_guids),
         _ => {}
     }
+}
+
+/// A tansu broker (a Kafka-protocol broker, in memory) on a free loopback port, killed when
+/// dropped. The binary is `TANSU_BIN`, as scripts/test.sh sets it (scripts/tansu.sh
+/// installs it).
+pub struct Broker {
+    child: Option<Child>,
+    port: u16,
+    _logs: TempDir,
+}
+
+impl Broker {
+    pub fn start() -> Broker {
+        Broker::spawn(free_port())
+    }
+
+    fn spawn(port: u16) -> Broker {
+        let bin = std::env::var("TANSU_BIN").unwrap_or_else(|_| {
+            let home = std::env::var("HOME").unwrap_or_default();
+            format!("{home}/.cache/schemata/tansu-0.6.0/bin/tansu")
+        });
+        assert!(Path::new(&bin).is_file(), "no tansu broker at {bin}: run scripts/tansu.sh (or set TANSU_BIN)");
+        let logs = TempDir::new().expect("temp dir");
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(&bin)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(File::create(logs.path().join("stdout.log")).expect("log")))
+            .stderr(Stdio::from(File::create(logs.path().join("stderr.log")).expect("log")))
+            .spawn()
+            .expect("spawn tansu");
+        let broker = Broker { child: Some(child), port, _logs: logs };
+        let deadline = Instant::now() + START_TIMEOUT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tansu did not listen on {port}");
+            sleep(Duration::from_millis(50));
+        }
+        broker
+    }
+
+    /// `127.0.0.1:PORT`, for `--kafka-bootstrap`.
+    /// Starts a broker on a given port (one a server was already told to use).
+    pub fn start_on(port: u16) -> Broker {
+        Broker::spawn(port)
+    }
+
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Freezes the broker (SIGSTOP): to its clients it is gone, but it keeps its data.
+    pub fn pause(&self) {
+        signal(self.child.as_ref().expect("broker running").id(), "-STOP");
+    }
+
+    /// Lets a paused broker go on (SIGCONT).
+    pub fn resume(&self) {
+        signal(self.child.as_ref().expect("broker running").id(), "-CONT");
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(child.id(), "-CONT");
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Sends a signal (`-STOP`, `-CONT`, `-KILL`...) to a process.
+pub fn signal(pid: u32, sig: &str) {
+    let sent = Command::new("kill").arg(sig).arg(pid.to_string()).status().expect("run kill");
+    assert!(sent.success(), "kill {sig} {pid} failed");
 }

@@ -42,11 +42,15 @@ pub struct KafkaSettings {
 }
 
 impl KafkaSettings {
-    /// The client configuration every Kafka client of the node starts from.
-    fn client(&self) -> ClientConfig {
+    /// A client configuration: `defaults`, then the user's `--kafka-config` settings over
+    /// them (so a user can tune any of them).
+    fn client(&self, defaults: &[(&str, &str)]) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.bootstrap);
         config.set("client.id", "schemata");
+        for (key, value) in defaults {
+            config.set(*key, *value);
+        }
         for (key, value) in &self.client_config {
             config.set(key, value);
         }
@@ -98,11 +102,9 @@ impl KafkaLog {
 
     fn producer(settings: &KafkaSettings) -> Result<FutureProducer, StoreError> {
         let timeout_ms = settings.timeout.as_millis().max(1).to_string();
+        let defaults = [("enable.idempotence", "true"), ("acks", "all"), ("linger.ms", "1")];
         settings
-            .client()
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "1")
+            .client(&defaults)
             .set("message.timeout.ms", &timeout_ms)
             .create()
             .map_err(|e| StoreError::Kafka(e.to_string()))

@@ -79,7 +79,7 @@ fn connect(store: &Store, log: &KafkaLog) -> Result<(BaseConsumer, i64), Failure
     let settings = &log.settings;
     let topic = settings.topic.as_str();
     let admin: AdminClient<DefaultClientContext> =
-        settings.client().create().map_err(|e| Failure::Fatal(format!("bad Kafka client settings: {e}")))?;
+        settings.client(&[]).create().map_err(|e| Failure::Fatal(format!("bad Kafka client settings: {e}")))?;
     let mut partitions = partition_count(&admin, topic)?;
     if partitions == 0 {
         create_topic(&admin, log)?;
@@ -87,19 +87,25 @@ fn connect(store: &Store, log: &KafkaLog) -> Result<(BaseConsumer, i64), Failure
     }
     if partitions != 1 {
         return Err(Failure::Fatal(format!(
-            "The Kafka topic {topic} has {partitions} partitions; the registry's topic must have exactly one \
-             (records are applied in order). Use a new one-partition compacted topic (--kafka-topic), as \
-             Confluent Schema Registry requires too."
+            "The schema topic {topic} should have only 1 partition but has {partitions}: records must be read \
+             in one order. Use a one-partition compacted topic (--kafka-topic), as Confluent Schema Registry \
+             requires too."
         )));
     }
     check_compacted(&admin, topic)?;
 
+    let group = format!("{}-reader", settings.group_id);
+    let defaults = [
+        // A broker that does not end a fetch early when records arrive (tansu) would
+        // otherwise hold every write for librdkafka's default 500 ms.
+        ("fetch.wait.max.ms", "20"),
+        ("group.id", group.as_str()),
+    ];
     let consumer: BaseConsumer = settings
-        .client()
+        .client(&defaults)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("group.id", format!("{}-reader", settings.group_id))
         .create()
         .map_err(|e| Failure::Fatal(format!("bad Kafka client settings: {e}")))?;
     let (_, end) = consumer.fetch_watermarks(topic, 0, CALL_TIMEOUT).map_err(|e| Failure::Retry(e.to_string()))?;
@@ -174,14 +180,14 @@ fn check_compacted(admin: &AdminClient<DefaultClientContext>, topic: &str) -> Re
         let resource = result.map_err(|e| Failure::Retry(format!("describing the topic: {e}")))?;
         let policy = resource.get("cleanup.policy").and_then(|entry| entry.value.clone());
         match policy {
-            Some(policy) if policy.split(',').any(|p| p.trim() == "compact") => {}
+            Some(policy) if policy == "compact" => {}
             other => {
                 return Err(Failure::Fatal(format!(
-                    "The Kafka topic {topic} has cleanup.policy={} but the registry's topic must be compacted \
-                     (cleanup.policy=compact), or old schemas would be deleted; change it with \
-                     kafka-configs --alter --entity-type topics --entity-name {topic} --add-config \
-                     cleanup.policy=compact, as Confluent Schema Registry requires too",
-                    other.unwrap_or_else(|| "(unset)".into())
+                    "The retention policy of the schema topic {topic} is incorrect. Expected cleanup.policy to \
+                     be 'compact' but it is {}: Kafka would delete old schemas. Change it with kafka-configs \
+                     --alter --entity-type topics --entity-name {topic} --add-config cleanup.policy=compact \
+                     (Confluent Schema Registry refuses such a topic too)",
+                    other.unwrap_or_else(|| "unset".into())
                 )))
             }
         }
