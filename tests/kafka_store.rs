@@ -102,8 +102,7 @@ fn a_data_directory_of_the_other_mode_is_refused() {
     }
     embedded.register("s", ENUM);
     embedded.stop();
-    let (status, log) =
-        run_expecting_exit_with(embedded.data_dir(), &kafka_args(&broker.bootstrap(), &fresh_topic()));
+    let (status, log) = run_expecting_exit_with(embedded.data_dir(), &kafka_args(&broker.bootstrap(), &fresh_topic()));
     assert!(!status.success());
     assert!(log.contains("holds an embedded (sled-only) registry"), "{log}");
 

@@ -367,7 +367,9 @@ def test_schemata_reads_what_confluent_and_karapace_write(kafka_bootstrap: str, 
 
         # Subjects: live, then with the soft-deleted ones. Hard-deleted versions are gone.
         subjects = http.get("/subjects")
-        live = ["users-value", "orders-value", "address", "customer-value", "json-value", ":.ctx:subj", "karapace-value"]
+        live = [
+            "users-value", "orders-value", "address", "customer-value", "json-value", ":.ctx:subj", "karapace-value",
+        ]
         check("GET /subjects", sorted(subjects), sorted(live))
         check("GET /subjects?deleted=true", sorted(http.get("/subjects?deleted=true")), sorted(live + ["gone-value"]))
 

@@ -46,7 +46,7 @@ fn run(store: &Store, log: &KafkaLog) {
             Ok((consumer, target)) => {
                 backoff = Duration::from_millis(200);
                 if let Err(e) = consume(store, log, &consumer, target) {
-                    tracing::error!("the local cache of the topic failed ({e}); reading the topic again");
+                    tracing::error!("{e}; reading the topic again");
                     if let Err(e) = store.reset_from_log() {
                         tracing::error!("cannot clear the local cache: {e}");
                         std::process::exit(1);
@@ -111,15 +111,17 @@ fn connect(store: &Store, log: &KafkaLog) -> Result<(BaseConsumer, i64), Failure
     let (_, end) = consumer.fetch_watermarks(topic, 0, CALL_TIMEOUT).map_err(|e| Failure::Retry(e.to_string()))?;
     log.stats.end_offset.store(end, Ordering::Release);
     let mut cached = store.local.applied_offset().map_err(|e| Failure::Fatal(e.to_string()))?.unwrap_or(-1);
-    if cached >= end {
-        // The topic is shorter than what was cached from it: it was recreated.
-        tracing::warn!("the local cache reaches offset {cached} but the topic {topic} ends at {end}: reading it anew");
+    if cached >= 0 && end == 0 {
+        tracing::warn!("the local cache reaches offset {cached} but the topic {topic} is empty: reading it anew");
         store.reset_from_log().map_err(|e| Failure::Fatal(e.to_string()))?;
         cached = -1;
     }
     log.advance(cached);
+    // Resume at the last applied record itself, not after it: finding it there proves the
+    // topic is the one cached (a recreated, shorter topic answers from an earlier offset; see
+    // `consume`). The log end offset is not trusted for that: some brokers under-report it.
     let mut assignment = TopicPartitionList::new();
-    let start = if cached < 0 { Offset::Beginning } else { Offset::Offset(cached + 1) };
+    let start = if cached < 0 { Offset::Beginning } else { Offset::Offset(cached) };
     assignment.add_partition_offset(topic, 0, start).map_err(|e| Failure::Fatal(e.to_string()))?;
     consumer.assign(&assignment).map_err(|e| Failure::Retry(e.to_string()))?;
     if cached + 1 >= end {
@@ -203,7 +205,7 @@ fn caught_up(log: &KafkaLog, offset: i64) {
 }
 
 /// Applies records as they come until the node stops. An error is a failure of the local
-/// cache (the caller then re-reads the topic).
+/// cache or a recreated topic (the caller then re-reads the topic).
 fn consume(
     store: &Store,
     log: &KafkaLog,
@@ -237,6 +239,18 @@ fn consume(
                 log.stats.end_offset.store(end, Ordering::Release);
             }
         }
+        // The record the node resumed at was applied before; an earlier one means the topic
+        // is not the one cached.
+        let applied = *log.applied.lock();
+        if let Some(first) = batch.first().map(|m| m.offset()) {
+            if applied >= 0 && first < applied {
+                return Err(crate::store::StoreError::Kafka(format!(
+                    "the topic {} starts again at offset {first} below the cached offset {applied}: it was recreated",
+                    log.settings.topic
+                )));
+            }
+        }
+        batch.retain(|m| m.offset() > applied);
         let Some(last) = batch.last().map(|m| m.offset()) else {
             continue;
         };

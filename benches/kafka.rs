@@ -1,0 +1,208 @@
+//! Kafka store bench, all in one run against one tansu broker on loopback: an embedded (sled)
+//! node and a Kafka-backed node filled with the same N schemas, then get-by-id and
+//! register-new (64 clients) on each, as ratios Kafka / sled; then catch-up of a node reading
+//! a topic of 100k SCHEMA records written straight into it, and the restart of that node
+//! from its local cache. Run it with `benches/kafka.sh`.
+//!
+//! Arguments: `--schemata BIN --tansu BIN [--schemas N] [--records R] [--seconds S]
+//! [--clients C]`.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use support::*;
+
+/// Kills the child process when dropped, so a failed run leaves no process behind.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn num(name: &str, default: usize) -> usize {
+    arg(name).map(|v| v.parse().unwrap_or_else(|_| panic!("{name} {v}: not a number"))).unwrap_or(default)
+}
+
+fn spawn_kafka_node(bin: &str, addr: &str, dir: &std::path::Path, bootstrap: &str, topic: &str) -> Child {
+    Command::new(bin)
+        .args(["serve", "--listen", addr, "--data-dir"])
+        .arg(dir)
+        .args(["--kafka-bootstrap", bootstrap, "--kafka-topic", topic, "--kafka-replication-factor", "1"])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn schemata")
+}
+
+/// Registers schemas 0..n over `m` subjects from 64 writers; returns the time it took.
+fn fill(addr: &str, n: usize, m: usize) -> Duration {
+    let t = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = (0..64)
+        .map(|_| {
+            let (addr, next) = (addr.to_string(), next.clone());
+            std::thread::spawn(move || {
+                let mut c = Conn::open(&addr).expect("connect");
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return;
+                    }
+                    c.ok("POST", &format!("/subjects/s{}/versions", i % m), Some(&schema_body(&bench_schema(i))));
+                }
+            })
+        })
+        .collect();
+    writers.into_iter().for_each(|h| h.join().expect("fill"));
+    t.elapsed()
+}
+
+/// Writes `records` SCHEMA records (as Confluent writes them) straight into `topic`.
+fn produce_schema_records(bootstrap: &str, topic: &str, records: usize) -> Duration {
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "20")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .expect("producer");
+    let t = Instant::now();
+    for i in 0..records {
+        let subject = format!("s{}", i % 1000);
+        let version = i / 1000 + 1;
+        let key = format!(r#"{{"keytype":"SCHEMA","subject":"{subject}","version":{version},"magic":1}}"#);
+        let value = serde_json::json!({
+            "subject": subject, "version": version, "id": i + 1, "schema": bench_schema(i), "deleted": false
+        })
+        .to_string();
+        let mut record = BaseRecord::to(topic).key(&key).payload(&value).partition(0);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(120)).expect("flush");
+    t.elapsed()
+}
+
+fn main() {
+    let schemata = arg("--schemata").expect("--schemata BIN");
+    let tansu = arg("--tansu").expect("--tansu BIN");
+    let n = num("--schemas", 10_000);
+    let records = num("--records", 100_000);
+    let m = 100;
+    let secs = Duration::from_secs(num("--seconds", 5) as u64);
+    let clients = num("--clients", 64);
+    let parent = tempfile::TempDir::new().expect("temp dir");
+
+    let broker_addr = free_addr();
+    let url = format!("tcp://{broker_addr}");
+    let mut broker = Killed(
+        Command::new(&tansu)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn tansu"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(&broker_addr).is_err() {
+        assert!(Instant::now() < deadline && broker.0.try_wait().ok().flatten().is_none(), "tansu did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!("{n} schemas in {m} subjects; {clients} clients; {secs:?} per phase; broker: tansu (memory) on loopback");
+
+    let sled_addr = free_addr();
+    let mut sled = Killed(spawn_schemata(&schemata, &sled_addr, &parent.path().join("sled")));
+    wait_ready(&sled_addr, "/", &mut sled.0, Instant::now());
+    let kafka_addr = free_addr();
+    let mut kafka =
+        Killed(spawn_kafka_node(&schemata, &kafka_addr, &parent.path().join("kafka"), &broker_addr, "_schemas"));
+    wait_ready(&kafka_addr, "/health/ready", &mut kafka.0, Instant::now());
+    let fill_sled = fill(&sled_addr, n, m);
+    let fill_kafka = fill(&kafka_addr, n, m);
+    println!("filled with 64 writers: sled {:.1} s, kafka {:.1} s", fill_sled.as_secs_f64(), fill_kafka.as_secs_f64());
+
+    let get = move |_: usize, c: &mut Conn, r: &mut Rng, _: usize| {
+        c.request("GET", &format!("/schemas/ids/{}", 1 + r.below(n)), None).expect("get").0
+    };
+    let fresh = |base: usize| {
+        move |client: usize, c: &mut Conn, _: &mut Rng, i: usize| {
+            let k = base + client * 10_000_000 + i;
+            let path = format!("/subjects/s{}/versions", k % m);
+            c.request("POST", &path, Some(&schema_body(&bench_schema(k)))).expect("post").0
+        }
+    };
+    // Alternate the two nodes so that drift of the shared machine hits both alike.
+    let get_sled = run_load(&sled_addr, clients, secs, get);
+    let get_kafka = run_load(&kafka_addr, clients, secs, get);
+    let get_sled2 = run_load(&sled_addr, clients, secs, get);
+    let get_kafka2 = run_load(&kafka_addr, clients, secs, get);
+    let new_sled = run_load(&sled_addr, clients, secs, fresh(100_000_000));
+    let new_kafka = run_load(&kafka_addr, clients, secs, fresh(200_000_000));
+    let new1_sled = run_load(&sled_addr, 1, secs, fresh(300_000_000));
+    let new1_kafka = run_load(&kafka_addr, 1, secs, fresh(400_000_000));
+    drop(sled);
+    drop(kafka);
+
+    println!();
+    println!("{:<32} {:>10} {:>9} {:>9}", "", "req/s", "p50 ms", "p99 ms");
+    let line = |name: &str, f: &Figures| {
+        println!("{:<32} {:>10.0} {:>9.2} {:>9.2}", name, f.per_sec, f.p50_us as f64 / 1000.0, f.p99_us as f64 / 1000.0)
+    };
+    line("get by id, sled", &get_sled);
+    line("get by id, kafka", &get_kafka);
+    line("get by id, sled (again)", &get_sled2);
+    line("get by id, kafka (again)", &get_kafka2);
+    line(&format!("register new, {clients} clients, sled"), &new_sled);
+    line(&format!("register new, {clients} clients, kafka"), &new_kafka);
+    line("register new, 1 client, sled", &new1_sled);
+    line("register new, 1 client, kafka", &new1_kafka);
+    let best = |a: &Figures, b: &Figures| a.per_sec.max(b.per_sec);
+    println!();
+    println!(
+        "get by id kafka / sled: {:.2}x (best of two runs each)",
+        best(&get_kafka, &get_kafka2) / best(&get_sled, &get_sled2)
+    );
+    println!("register new ({clients} clients) kafka / sled: {:.2}x", new_kafka.per_sec / new_sled.per_sec);
+    println!("register new (1 client) kafka / sled: {:.2}x", new1_kafka.per_sec / new1_sled.per_sec);
+
+    // Catch-up from the topic, then a restart from the local cache.
+    let topic = "_schemas_catchup";
+    let produced = produce_schema_records(&broker_addr, topic, records);
+    println!();
+    println!("wrote {records} SCHEMA records into {topic} in {:.1} s", produced.as_secs_f64());
+    let dir = parent.path().join("catchup");
+    let addr = free_addr();
+    let t = Instant::now();
+    let mut node = Killed(spawn_kafka_node(&schemata, &addr, &dir, &broker_addr, topic));
+    let catch_up = wait_ready(&addr, "/health/ready", &mut node.0, t);
+    let mut c = Conn::open(&addr).expect("connect");
+    let (status, _) = c.request("GET", &format!("/schemas/ids/{records}"), None).expect("get");
+    assert_eq!(status, 200, "the last record is not served");
+    println!("catch-up of {records} records from an empty data directory: {:.2} s", catch_up.as_secs_f64());
+    let rss = rss_bytes(node.0.id());
+    drop(node);
+    let t = Instant::now();
+    let mut node = Killed(spawn_kafka_node(&schemata, &addr, &dir, &broker_addr, topic));
+    let restart = wait_ready(&addr, "/health/ready", &mut node.0, t);
+    println!("restart from the local cache with {records} schemas: {:.2} s (ready)", restart.as_secs_f64());
+    println!("RSS after catch-up: {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
+}
