@@ -519,3 +519,148 @@ fn clear_subject(idx: &Index, subject: &str) -> Vec<Change> {
     changes.extend(ids.into_iter().filter_map(|id| drop_if_unused(idx, id, &removed)));
     changes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(bytes: &[u8]) -> &str {
+        std::str::from_utf8(bytes).unwrap()
+    }
+
+    fn avro(schema: &str) -> SchemaRecord {
+        SchemaRecord {
+            schema_type: SchemaType::Avro,
+            schema: schema.into(),
+            references: vec![],
+            metadata: None,
+            rule_set: None,
+        }
+    }
+
+    /// Applies records in order, as the reader does.
+    fn replay(records: &[(&str, Option<&str>)]) -> Index {
+        let mut idx = Index { next_id: 1, ..Index::default() };
+        for (key, value) in records {
+            match read(Some(key.as_bytes()), value.map(str::as_bytes), &idx).unwrap() {
+                Read::Apply(changes) => changes.into_iter().for_each(|c| idx.apply(c)),
+                Read::Unknown(k) => panic!("unknown {k}"),
+            }
+        }
+        idx
+    }
+
+    #[test]
+    fn writes_are_confluents_bytes() {
+        let idx = Index::default();
+        let protobuf = SchemaRecord {
+            schema_type: SchemaType::Protobuf,
+            references: vec![Reference { name: "a.proto".into(), subject: "a".into(), version: 1 }],
+            ..avro("syntax = \"proto3\";")
+        };
+        let register = [
+            Change::PutSchema(7, protobuf),
+            Change::SetNextId(8),
+            Change::PutContext(".".into()),
+            Change::PutVersion("p".into(), 2, VersionState { id: 7, deleted: false }),
+        ];
+        let config = [Change::PutConfig(
+            Scope::Subject("p".into()),
+            Config { compatibility_level: Some(Level::Full), normalize: Some(false), ..Config::default() },
+        )];
+        let global_mode = [Change::PutMode(Scope::Global, Mode::Readonly)];
+        let hard_delete = [Change::DeleteVersion("p".into(), 1)];
+        let writes: [&[Change]; 4] = [&register, &config, &global_mode, &hard_delete];
+        let records = for_writes(writes.into_iter(), &idx).unwrap();
+        let shown: Vec<(&str, Option<&str>)> =
+            records.iter().map(|r| (text(&r.key), r.value.as_deref().map(text))).collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    r#"{"keytype":"SCHEMA","subject":"p","version":2,"magic":1}"#,
+                    Some(
+                        r#"{"subject":"p","version":2,"id":7,"schemaType":"PROTOBUF","references":[{"name":"a.proto","subject":"a","version":1}],"schema":"syntax = \"proto3\";","deleted":false}"#
+                    )
+                ),
+                (
+                    r#"{"keytype":"CONFIG","subject":"p","magic":0}"#,
+                    Some(r#"{"subject":"p","normalize":false,"compatibilityLevel":"FULL"}"#)
+                ),
+                (r#"{"keytype":"MODE","magic":0}"#, Some(r#"{"mode":"READONLY"}"#)),
+                (r#"{"keytype":"SCHEMA","subject":"p","version":1,"magic":1}"#, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_whole_subject_soft_delete_is_one_delete_subject_record() {
+        let mut idx = Index::default();
+        idx.apply(Change::PutSchema(1, avro("\"int\"")));
+        for v in [1, 2] {
+            idx.apply(Change::PutVersion("s".into(), v, VersionState { id: 1, deleted: false }));
+        }
+        let all: Vec<Change> =
+            [1, 2].map(|v| Change::PutVersion("s".into(), v, VersionState { id: 1, deleted: true })).to_vec();
+        let records = for_writes(std::iter::once(all.as_slice()), &idx).unwrap();
+        assert_eq!(text(&records[0].key), r#"{"keytype":"DELETE_SUBJECT","subject":"s","magic":0}"#);
+        assert_eq!(records[0].value.as_deref().map(text), Some(r#"{"subject":"s","version":2}"#));
+        // One of two live versions stays a SCHEMA record.
+        let one = &all[..1];
+        let records = for_writes(std::iter::once(one), &idx).unwrap();
+        assert!(text(records[0].value.as_ref().unwrap()).ends_with(r#""deleted":true}"#));
+    }
+
+    #[test]
+    fn reads_confluent_and_karapace_records() {
+        let idx = replay(&[
+            (
+                r#"{"keytype":"SCHEMA","subject":"s","version":1,"magic":1}"#,
+                Some(r#"{"subject":"s","version":1,"id":1,"schema":"\"int\"","deleted":false}"#),
+            ),
+            // Karapace: keytype last, schemaType after deleted, escaped slash.
+            (
+                r#"{"subject":"s","version":2,"magic":1,"keytype":"SCHEMA"}"#,
+                Some(r#"{"subject":"s","version":2,"id":2,"schema":"\"a\/b\"","deleted":false,"schemaType":"JSON"}"#),
+            ),
+            (
+                r#"{"keytype":"SCHEMA","subject":"t","version":1,"magic":1}"#,
+                Some(r#"{"subject":"t","version":1,"id":1,"schema":"\"int\"","deleted":false}"#),
+            ),
+            (r#"{"keytype":"CONFIG","subject":null,"magic":0}"#, Some(r#"{"compatibilityLevel":"FULL"}"#)),
+            (r#"{"keytype":"MODE","subject":"t","magic":0}"#, Some(r#"{"subject":"t","mode":"READONLY"}"#)),
+            (r#"{"keytype":"DELETE_SUBJECT","subject":"t","magic":0}"#, Some(r#"{"subject":"t","version":1}"#)),
+            // Karapace's hard delete is an empty value, not a tombstone.
+            (r#"{"keytype":"SCHEMA","subject":"s","version":1,"magic":1}"#, Some("")),
+            (r#"{"keytype":"NOOP","magic":0}"#, None),
+        ]);
+        assert_eq!(idx.subjects["s"].keys().copied().collect::<Vec<_>>(), [2]);
+        assert_eq!(idx.schemas[&2].record.schema, "\"a/b\"");
+        assert_eq!(idx.schemas[&2].record.schema_type, SchemaType::Json);
+        assert!(idx.subjects["t"][&1].deleted);
+        // Schema 1 is still used by t (soft deleted), so it stays.
+        assert!(idx.schemas.contains_key(&1));
+        assert_eq!(idx.configs[&Scope::Global].compatibility_level, Some(Level::Full));
+        assert_eq!(idx.modes[&Scope::Subject("t".into())], Mode::Readonly);
+        assert_eq!(idx.next_id, 3);
+    }
+
+    #[test]
+    fn unknown_and_malformed_records_are_told_apart() {
+        let idx = Index::default();
+        let unknown = read(Some(br#"{"keytype":"ASSOC","magic":0}"#), Some(b"{}"), &idx).unwrap();
+        assert!(matches!(unknown, Read::Unknown(k) if k == "ASSOC"));
+        for (key, value) in [
+            (&b"not json"[..], Some(&b"{}"[..])),
+            (br#"{"keytype":"SCHEMA","subject":"s","version":1,"magic":1}"#, Some(b"{")),
+            (
+                br#"{"keytype":"SCHEMA","subject":"s","version":1,"magic":1}"#,
+                Some(br#"{"subject":"x","version":1,"id":1,"schema":"1"}"#),
+            ),
+            (br#"{"keytype":"MODE","magic":0}"#, Some(br#"{"mode":"SIDEWAYS"}"#)),
+        ] {
+            assert!(read(Some(key), value, &idx).is_err(), "{}", text(key));
+        }
+        assert!(read(None, None, &idx).is_err());
+    }
+}
