@@ -181,3 +181,20 @@ fn a_lost_broker_leaves_reads_working_and_fails_writes_in_bounded_time() {
     assert!(id2 > id);
     assert_eq!(s.get("/subjects/s/versions").1, json!([1, 2]));
 }
+
+#[test]
+fn the_id_of_a_hard_deleted_newest_schema_is_not_handed_out_again_after_a_restart() {
+    let broker = Broker::start();
+    let topic = fresh_topic();
+    let mut s = Server::start_kafka(&broker.bootstrap(), &topic, &[]);
+    assert_eq!(s.register("a", ENUM), 1);
+    assert_eq!(s.register("b", &record("B")), 2);
+    assert_eq!(s.delete("/subjects/b").0, 200);
+    assert_eq!(s.delete("/subjects/b?permanent=true").0, 200);
+    s.restart();
+    assert_eq!(s.get("/schemas/ids/2").0, 404);
+    assert_eq!(s.register("c", &record("C")), 3);
+    // A node reading the topic from its start agrees.
+    let fresh = Server::start_kafka(&broker.bootstrap(), &topic, &[]);
+    assert_eq!(fresh.register("d", &record("D")), 4);
+}

@@ -287,7 +287,13 @@ impl Store {
     fn apply_from_log(&self, offset: i64, apply: impl FnOnce(&mut Index) -> Vec<Change>) -> Result<(), StoreError> {
         let changes = {
             let mut index = self.index.write();
-            let changes = apply(&mut index);
+            let next_id = index.next_id;
+            let mut changes = apply(&mut index);
+            // The next id is cached too: a hard delete of the newest schema must not let a
+            // restart hand its id out again.
+            if index.next_id > next_id {
+                changes.push(Change::SetNextId(index.next_id));
+            }
             self.published.fetch_add(1, Ordering::AcqRel);
             changes
         };
