@@ -19,20 +19,6 @@ use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use support::*;
 
-/// Kills the child process when dropped, so a failed run leaves no process behind.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn num(name: &str, default: usize) -> usize {
-    arg(name).map(|v| v.parse().unwrap_or_else(|_| panic!("{name} {v}: not a number"))).unwrap_or(default)
-}
-
 fn spawn_kafka_node(bin: &str, addr: &str, dir: &std::path::Path, bootstrap: &str, topic: &str) -> Child {
     Command::new(bin)
         .args(["serve", "--listen", addr, "--data-dir"])

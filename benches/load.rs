@@ -20,20 +20,6 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
-/// Kills the child process when dropped, so a failed run leaves no server behind.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn num(name: &str, default: usize) -> usize {
-    arg(name).map(|v| v.parse().unwrap_or_else(|_| panic!("{name} {v}: not a number"))).unwrap_or(default)
-}
-
 /// Small writes, each followed by fdatasync, from one writer for `duration`: the rate a
 /// store that syncs every write alone could reach at best. The writes overwrite a file
 /// allocated and synced beforehand, as sled writes into its preallocated log segments, so

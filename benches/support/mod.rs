@@ -204,3 +204,18 @@ pub fn bench_schema(i: usize) -> String {
 pub fn schema_body(schema: &str) -> String {
     serde_json::json!({ "schema": schema }).to_string()
 }
+
+/// Kills the child process when dropped, so a failed run leaves no process behind.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The number given as `--name N`, else `default`.
+pub fn num(name: &str, default: usize) -> usize {
+    arg(name).map(|v| v.parse().unwrap_or_else(|_| panic!("{name} {v}: not a number"))).unwrap_or(default)
+}

@@ -189,6 +189,20 @@ impl KafkaLog {
         Ok(())
     }
 
+    /// Writes a NOOP record and returns its offset: the log end as of now.
+    fn noop(&self) -> Result<i64, StoreError> {
+        let producer = self.producer.lock().clone();
+        let key = records::noop_key()?;
+        let delivery = producer
+            .send_result(FutureRecord::<Vec<u8>, Vec<u8>>::to(&self.settings.topic).key(&key).partition(0))
+            .map_err(|(e, _)| self.failed(&producer, e))?;
+        match futures_executor::block_on(delivery) {
+            Ok(Ok(delivered)) => Ok(delivered.offset),
+            Ok(Err((e, _))) => Err(self.failed(&producer, e)),
+            Err(_) => Err(StoreError::Kafka("the producer dropped the write".into())),
+        }
+    }
+
     /// The error for a failed produce; a producer in a fatal state is replaced, so that the
     /// next write starts a fresh idempotent session.
     fn failed(&self, producer: &Arc<FutureProducer>, e: KafkaError) -> StoreError {

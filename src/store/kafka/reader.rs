@@ -124,6 +124,16 @@ fn connect(store: &Store, log: &KafkaLog) -> Result<(BaseConsumer, i64), Failure
     let start = if cached < 0 { Offset::Beginning } else { Offset::Offset(cached) };
     assignment.add_partition_offset(topic, 0, start).map_err(|e| Failure::Fatal(e.to_string()))?;
     consumer.assign(&assignment).map_err(|e| Failure::Retry(e.to_string()))?;
+    // As Confluent does: a NOOP record marks the true log end (some brokers under-report
+    // the high watermark), and the node is ready once it has read up to it.
+    let end = match log.noop() {
+        Ok(offset) => offset + 1,
+        Err(e) => {
+            tracing::warn!("cannot write a NOOP record to find the log end ({e}); using the high watermark {end}");
+            end
+        }
+    };
+    log.stats.end_offset.store(end, Ordering::Release);
     if cached + 1 >= end {
         caught_up(log, cached);
     } else {

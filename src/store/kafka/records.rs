@@ -284,6 +284,11 @@ fn for_changes(
     Ok(())
 }
 
+/// The key of a NOOP record (written with no value to learn the log end).
+pub fn noop_key() -> Result<Vec<u8>, StoreError> {
+    json(&Key::Noop { magic: 0 })
+}
+
 fn schema_value(subject: &str, version: u32, state: VersionState, schema: &SchemaRecord) -> SchemaValue {
     SchemaValue {
         subject: subject.to_string(),
