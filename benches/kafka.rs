@@ -15,8 +15,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use support::*;
 
 fn spawn_kafka_node(bin: &str, addr: &str, dir: &std::path::Path, bootstrap: &str, topic: &str) -> Child {
@@ -54,15 +56,23 @@ fn fill(addr: &str, n: usize, m: usize) -> Duration {
     t.elapsed()
 }
 
-/// Writes `records` SCHEMA records (as Confluent writes them) straight into `topic`.
+/// Writes `records` SCHEMA records (as Confluent writes them) straight into a new `topic`;
+/// every delivery is checked.
 fn produce_schema_records(bootstrap: &str, topic: &str, records: usize) -> Duration {
-    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).create().expect("admin");
+    let new = NewTopic::new(topic, 1, TopicReplication::Fixed(1)).set("cleanup.policy", "compact");
+    for r in futures_executor::block_on(admin.create_topics([&new], &AdminOptions::new())).expect("create topic") {
+        r.expect("topic created");
+    }
+    let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "20")
         .set("queue.buffering.max.messages", "1000000")
         .create()
         .expect("producer");
     let t = Instant::now();
+    let mut deliveries = Vec::with_capacity(records);
     for i in 0..records {
         let subject = format!("s{}", i % 1000);
         let version = i / 1000 + 1;
@@ -71,18 +81,12 @@ fn produce_schema_records(bootstrap: &str, topic: &str, records: usize) -> Durat
             "subject": subject, "version": version, "id": i + 1, "schema": bench_schema(i), "deleted": false
         })
         .to_string();
-        let mut record = BaseRecord::to(topic).key(&key).payload(&value).partition(0);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-        }
+        let record = FutureRecord::to(topic).key(&key).payload(&value).partition(0);
+        deliveries.push(producer.send_result(record).map_err(|(e, _)| e).expect("queue a record"));
     }
-    producer.flush(Duration::from_secs(120)).expect("flush");
+    for d in deliveries {
+        futures_executor::block_on(d).expect("delivered").expect("delivered");
+    }
     t.elapsed()
 }
 
@@ -115,12 +119,27 @@ fn main() {
     }
     println!("{n} schemas in {m} subjects; {clients} clients; {secs:?} per phase; broker: tansu (memory) on loopback");
 
+    if !std::env::args().any(|a| a == "--only-catchup") {
+        load_phases(&schemata, &broker_addr, parent.path(), n, m, secs, clients);
+    }
+    catch_up(&schemata, &broker_addr, parent.path(), records);
+}
+
+/// Both nodes filled, then get-by-id and register-new on each.
+fn load_phases(
+    schemata: &str,
+    broker_addr: &str,
+    parent: &std::path::Path,
+    n: usize,
+    m: usize,
+    secs: Duration,
+    clients: usize,
+) {
     let sled_addr = free_addr();
-    let mut sled = Killed(spawn_schemata(&schemata, &sled_addr, &parent.path().join("sled")));
+    let mut sled = Killed(spawn_schemata(schemata, &sled_addr, &parent.join("sled")));
     wait_ready(&sled_addr, "/", &mut sled.0, Instant::now());
     let kafka_addr = free_addr();
-    let mut kafka =
-        Killed(spawn_kafka_node(&schemata, &kafka_addr, &parent.path().join("kafka"), &broker_addr, "_schemas"));
+    let mut kafka = Killed(spawn_kafka_node(schemata, &kafka_addr, &parent.join("kafka"), broker_addr, "_schemas"));
     wait_ready(&kafka_addr, "/health/ready", &mut kafka.0, Instant::now());
     let fill_sled = fill(&sled_addr, n, m);
     let fill_kafka = fill(&kafka_addr, n, m);
@@ -169,25 +188,31 @@ fn main() {
     );
     println!("register new ({clients} clients) kafka / sled: {:.2}x", new_kafka.per_sec / new_sled.per_sec);
     println!("register new (1 client) kafka / sled: {:.2}x", new1_kafka.per_sec / new1_sled.per_sec);
+}
 
-    // Catch-up from the topic, then a restart from the local cache.
+/// Catch-up of a node from a topic of `records` SCHEMA records, then its restart from the cache.
+fn catch_up(schemata: &str, broker_addr: &str, parent: &std::path::Path, records: usize) {
     let topic = "_schemas_catchup";
-    let produced = produce_schema_records(&broker_addr, topic, records);
+    let produced = produce_schema_records(broker_addr, topic, records);
     println!();
     println!("wrote {records} SCHEMA records into {topic} in {:.1} s", produced.as_secs_f64());
-    let dir = parent.path().join("catchup");
+    let dir = parent.join("catchup");
     let addr = free_addr();
     let t = Instant::now();
-    let mut node = Killed(spawn_kafka_node(&schemata, &addr, &dir, &broker_addr, topic));
+    let mut node = Killed(spawn_kafka_node(schemata, &addr, &dir, broker_addr, topic));
     let catch_up = wait_ready(&addr, "/health/ready", &mut node.0, t);
     let mut c = Conn::open(&addr).expect("connect");
     let (status, _) = c.request("GET", &format!("/schemas/ids/{records}"), None).expect("get");
-    assert_eq!(status, 200, "the last record is not served");
+    if status != 200 {
+        let (_, metrics) = c.request("GET", "/metrics", None).expect("metrics");
+        let kafka: Vec<&str> = metrics.lines().filter(|l| l.starts_with("schemata_kafka")).collect();
+        panic!("ready, but the last record is not served: {kafka:?}");
+    }
     println!("catch-up of {records} records from an empty data directory: {:.2} s", catch_up.as_secs_f64());
     let rss = rss_bytes(node.0.id());
     drop(node);
     let t = Instant::now();
-    let mut node = Killed(spawn_kafka_node(&schemata, &addr, &dir, &broker_addr, topic));
+    let mut node = Killed(spawn_kafka_node(schemata, &addr, &dir, broker_addr, topic));
     let restart = wait_ready(&addr, "/health/ready", &mut node.0, t);
     println!("restart from the local cache with {records} schemas: {:.2} s (ready)", restart.as_secs_f64());
     println!("RSS after catch-up: {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
