@@ -189,17 +189,25 @@ impl KafkaLog {
         Ok(())
     }
 
-    /// Writes a NOOP record and returns its offset: the log end as of now.
+    /// Writes a NOOP record and returns its offset: the log end as of now. A plain producer
+    /// of its own: the idempotent one spends its first second getting a producer id, which
+    /// would delay every start by that much, and a repeated NOOP is harmless.
     fn noop(&self) -> Result<i64, StoreError> {
-        let producer = self.producer.lock().clone();
+        let timeout_ms = self.settings.timeout.as_millis().max(1).to_string();
+        let producer: FutureProducer = self
+            .settings
+            .client(&[("acks", "all")])
+            .set("message.timeout.ms", &timeout_ms)
+            .create()
+            .map_err(|e| StoreError::Kafka(e.to_string()))?;
         let key = records::noop_key()?;
         let delivery = producer
             .send_result(FutureRecord::<Vec<u8>, Vec<u8>>::to(&self.settings.topic).key(&key).partition(0))
-            .map_err(|(e, _)| self.failed(&producer, e))?;
+            .map_err(|(e, _)| StoreError::Kafka(e.to_string()))?;
         match futures_executor::block_on(delivery) {
             Ok(Ok(delivered)) => Ok(delivered.offset),
-            Ok(Err((e, _))) => Err(self.failed(&producer, e)),
-            Err(_) => Err(StoreError::Kafka("the producer dropped the write".into())),
+            Ok(Err((e, _))) => Err(StoreError::Kafka(e.to_string())),
+            Err(_) => Err(StoreError::Kafka("the producer dropped the NOOP".into())),
         }
     }
 

@@ -93,6 +93,7 @@ fn connect(store: &Store, log: &KafkaLog) -> Result<(BaseConsumer, i64), Failure
         )));
     }
     check_compacted(&admin, topic)?;
+    tracing::debug!("topic checked");
 
     let group = format!("{}-reader", settings.group_id);
     let defaults = [
@@ -126,6 +127,7 @@ fn connect(store: &Store, log: &KafkaLog) -> Result<(BaseConsumer, i64), Failure
     consumer.assign(&assignment).map_err(|e| Failure::Retry(e.to_string()))?;
     // As Confluent does: a NOOP record marks the true log end (some brokers under-report
     // the high watermark), and the node is ready once it has read up to it.
+    tracing::debug!("watermarks read; writing a NOOP");
     let end = match log.noop() {
         Ok(offset) => offset + 1,
         Err(e) => {
