@@ -139,7 +139,9 @@ fn slow_request_headers_time_out() {
     let _ = conn.read_to_string(&mut answer);
     let waited = started.elapsed();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
-    assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(5), "{waited:?}");
+    // actix times requests with a clock it refreshes every 500 ms, so the 1 s timeout can
+    // fire up to half a second early (seen on a loaded machine).
+    assert!(waited >= Duration::from_millis(450) && waited < Duration::from_secs(5), "{waited:?}");
 }
 
 /// A request in flight when SIGTERM arrives is answered (and its write kept) before the
