@@ -8,6 +8,7 @@
 //! its own offset). The reader caches what it applied, with the offset, in the local sled
 //! database, so a restart resumes from there.
 
+pub mod election;
 mod reader;
 pub mod records;
 
