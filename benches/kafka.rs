@@ -11,8 +11,6 @@
 mod support;
 
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -31,29 +29,6 @@ fn spawn_kafka_node(bin: &str, addr: &str, dir: &std::path::Path, bootstrap: &st
         .stdout(Stdio::null())
         .spawn()
         .expect("spawn schemata")
-}
-
-/// Registers schemas 0..n over `m` subjects from 64 writers; returns the time it took.
-fn fill(addr: &str, n: usize, m: usize) -> Duration {
-    let t = Instant::now();
-    let next = Arc::new(AtomicUsize::new(0));
-    let writers: Vec<_> = (0..64)
-        .map(|_| {
-            let (addr, next) = (addr.to_string(), next.clone());
-            std::thread::spawn(move || {
-                let mut c = Conn::open(&addr).expect("connect");
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        return;
-                    }
-                    c.ok("POST", &format!("/subjects/s{}/versions", i % m), Some(&schema_body(&bench_schema(i))));
-                }
-            })
-        })
-        .collect();
-    writers.into_iter().for_each(|h| h.join().expect("fill"));
-    t.elapsed()
 }
 
 /// Writes `records` SCHEMA records (as Confluent writes them) straight into a new `topic`;

@@ -14,8 +14,6 @@ mod support;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::*;
@@ -79,25 +77,8 @@ fn main() {
     let data = parent.path().join("data");
     let mut server = Killed(spawn_schemata(&schemata, &addr, &data));
     wait_ready(&addr, "/", &mut server.0, Instant::now());
-    let t = Instant::now();
-    let next = Arc::new(AtomicUsize::new(0));
-    let fill: Vec<_> = (0..64)
-        .map(|_| {
-            let (addr, next) = (addr.clone(), next.clone());
-            std::thread::spawn(move || {
-                let mut c = Conn::open(&addr).expect("connect");
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        return;
-                    }
-                    c.ok("POST", &format!("/subjects/s{}/versions", i % m), Some(&schema_body(&bench_schema(i))));
-                }
-            })
-        })
-        .collect();
-    fill.into_iter().for_each(|h| h.join().expect("fill"));
-    println!("filled {n} schemas in {:.1} s", t.elapsed().as_secs_f64());
+    let filled = fill(&addr, n, m);
+    println!("filled {n} schemas in {:.1} s", filled.as_secs_f64());
     // Every schema is new, so the ids are 1..=n.
     let max_id = n;
 

@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -218,4 +218,27 @@ impl Drop for Killed {
 /// The number given as `--name N`, else `default`.
 pub fn num(name: &str, default: usize) -> usize {
     arg(name).map(|v| v.parse().unwrap_or_else(|_| panic!("{name} {v}: not a number"))).unwrap_or(default)
+}
+
+/// Registers schemas 0..n over `m` subjects from 64 writers; returns the time it took.
+pub fn fill(addr: &str, n: usize, m: usize) -> Duration {
+    let t = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = (0..64)
+        .map(|_| {
+            let (addr, next) = (addr.to_string(), next.clone());
+            std::thread::spawn(move || {
+                let mut c = Conn::open(&addr).expect("connect");
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return;
+                    }
+                    c.ok("POST", &format!("/subjects/s{}/versions", i % m), Some(&schema_body(&bench_schema(i))));
+                }
+            })
+        })
+        .collect();
+    writers.into_iter().for_each(|h| h.join().expect("fill"));
+    t.elapsed()
 }
