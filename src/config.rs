@@ -218,6 +218,20 @@ pub struct ServeArgs {
     /// (then it fails with 50002).
     #[arg(long, env = "SCHEMATA_KAFKA_TIMEOUT_MS", default_value_t = 10_000)]
     pub kafka_timeout_ms: u64,
+
+    /// Milliseconds after which the group drops a silent node (and a leader stops writing):
+    /// how long a failover takes at most. Confluent's default.
+    #[arg(long, env = "SCHEMATA_KAFKA_SESSION_TIMEOUT_MS", default_value_t = 10_000)]
+    pub kafka_session_timeout_ms: u64,
+
+    /// The URL the other nodes forward writes to (scheme://host:port). Default: http:// and
+    /// --listen, with a wildcard address replaced by this machine's host name.
+    #[arg(long, env = "SCHEMATA_ADVERTISED_URL", value_name = "URL")]
+    pub advertised_url: Option<String>,
+
+    /// Whether this node may be elected leader (`false`: it only serves reads and forwards).
+    #[arg(long, env = "SCHEMATA_LEADER_ELIGIBLE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_eligible: bool,
 }
 
 impl Default for ServeArgs {

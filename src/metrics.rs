@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry as PromRegistry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry as PromRegistry, TextEncoder,
 };
 
+use crate::registry::cluster::NodeRole;
 use crate::registry::Registry;
 
 pub struct Metrics {
@@ -33,6 +34,9 @@ struct KafkaMetrics {
     end_offset: IntGauge,
     lag: IntGauge,
     skipped: IntCounterVec,
+    /// 1 for the node's current role (leader, follower, unknown), 0 for the others.
+    role: IntGaugeVec,
+    leader_changes: IntCounter,
 }
 
 impl KafkaMetrics {
@@ -48,13 +52,28 @@ impl KafkaMetrics {
                 &["reason"],
             )
             .expect("metric"),
+            role: IntGaugeVec::new(
+                Opts::new(
+                    "schemata_cluster_role",
+                    "1 for this node's role in its cluster: leader, follower or unknown",
+                ),
+                &["role"],
+            )
+            .expect("metric"),
+            leader_changes: IntCounter::new(
+                "schemata_cluster_leader_changes_total",
+                "Times this node saw another node (or itself) become the leader",
+            )
+            .expect("metric"),
             registry,
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 4] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 6] = [
             Box::new(k.applied_offset.clone()),
             Box::new(k.end_offset.clone()),
             Box::new(k.lag.clone()),
             Box::new(k.skipped.clone()),
+            Box::new(k.role.clone()),
+            Box::new(k.leader_changes.clone()),
         ];
         for c in collectors {
             k.registry.register(c).expect("metric names are unique");
@@ -164,8 +183,23 @@ impl Metrics {
             };
             skipped("unknown_keytype", &stats.unknown_records);
             skipped("malformed", &stats.malformed_records);
+            skipped("conflict", &stats.conflicting_records);
+            let role = registry.role();
+            for name in ["leader", "follower", "unknown"] {
+                k.role.with_label_values(&[name]).set(i64::from(role_name(&role) == name));
+            }
+            k.leader_changes.inc_by(log.leader_changes().saturating_sub(k.leader_changes.get()));
             let _ = TextEncoder::new().encode(&k.registry.gather(), &mut out);
         }
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// The name `/metrics` and `/health/ready` give a role.
+pub fn role_name(role: &NodeRole) -> &'static str {
+    match role {
+        NodeRole::Leader => "leader",
+        NodeRole::Follower(_) => "follower",
+        NodeRole::Unknown(_) => "unknown",
     }
 }

@@ -11,7 +11,8 @@ use actix_web::{web, App, HttpServer};
 use crate::api;
 use crate::config::ServeArgs;
 use crate::registry::{Registry, Settings};
-use crate::store::kafka::KafkaSettings;
+use crate::store::kafka::election::Identity;
+use crate::store::kafka::{ElectionSettings, KafkaSettings};
 use crate::store::Store;
 
 /// Opens the data directory and serves until SIGINT/SIGTERM. Errors are fit to print.
@@ -26,6 +27,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                 replication_factor: args.kafka_replication_factor,
                 client_config: args.kafka_config.clone(),
                 timeout: Duration::from_millis(args.kafka_timeout_ms),
+                election: election(&args)?,
             };
             Store::open_kafka(&args.data_dir, settings).map_err(|e| e.to_string())?
         }
@@ -38,6 +40,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(max_body))
+            // Writes on a follower go to the leader (inside: too-large bodies become 42209).
+            .wrap(api::forward::Forward)
             .wrap(ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, api::too_large))
             // Outermost but for path normalization: sees every answer, errors included.
             .wrap_fn(|req, srv| {
@@ -77,6 +81,62 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     registry.store().flush().map_err(|e| format!("flushing the store on shutdown: {e}"))?;
     tracing::info!("schemata stopped");
     served
+}
+
+/// How the node takes part in leader election. The election speaks the Kafka protocol over
+/// plain TCP: with TLS or SASL to the brokers (`security.protocol`), it cannot join, and the
+/// node writes as the only one on its topic, which the log says.
+fn election(args: &ServeArgs) -> Result<Option<ElectionSettings>, String> {
+    let identity = advertised(args)?;
+    let secured =
+        args.kafka_config.iter().any(|(k, v)| k == "security.protocol" && !v.eq_ignore_ascii_case("plaintext"));
+    if secured {
+        tracing::warn!(
+            "leader election does not support TLS or SASL to the brokers yet: this node writes without one, \
+             so it must be the only Schemata node on its topic"
+        );
+        return Ok(None);
+    }
+    Ok(Some(ElectionSettings {
+        identity,
+        session_timeout: Duration::from_millis(args.kafka_session_timeout_ms.max(1000)),
+    }))
+}
+
+/// This node's identity in the registry group: `--advertised-url`, or one made of `--listen`.
+fn advertised(args: &ServeArgs) -> Result<Identity, String> {
+    let url = match &args.advertised_url {
+        Some(url) => url.clone(),
+        None => {
+            let (host, port) = args.listen.rsplit_once(':').unwrap_or((&args.listen, "8081"));
+            let host = match host {
+                "0.0.0.0" | "[::]" | "" => hostname(),
+                host => host.to_string(),
+            };
+            format!("http://{host}:{port}")
+        }
+    };
+    let bad = |why: &str| format!("--advertised-url {url}: {why} (expected scheme://host:port)");
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
+    if scheme != "http" && scheme != "https" {
+        return Err(bad("the scheme must be http or https"));
+    }
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("no port"))?;
+    let port = port.parse::<u16>().map_err(|_| bad("the port is not a number"))?;
+    if host.is_empty() || host.contains('/') {
+        return Err(bad("no host"));
+    }
+    Ok(Identity { scheme: scheme.into(), host: host.into(), port, leader_eligible: args.leader_eligible })
+}
+
+/// The machine's host name, for an advertised URL when listening on every address.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// The per-request log line and metrics. The route is the matched pattern (bounded label

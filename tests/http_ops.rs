@@ -57,7 +57,11 @@ fn metrics_count_requests_registrations_checks_and_data() {
 fn health_and_openapi() {
     let server = Server::start();
     assert_eq!(server.get("/health/live"), (200, json!({ "status": "UP" })));
-    assert_eq!(server.get("/health/ready"), (200, json!({ "status": "UP" })));
+    let (status, ready) = server.get("/health/ready");
+    assert_eq!((status, &ready["status"], &ready["role"]), (200, &json!("UP"), &json!("leader")), "{ready}");
+    if !server.kafka_backed() {
+        assert_eq!(ready["leader"], Value::Null, "an embedded node is in no cluster");
+    }
     let r = server.raw("GET", "/openapi.yaml", None, None, &[]);
     assert_eq!(r.status, 200);
     assert_eq!(r.text, include_str!("../openapi.yaml"));

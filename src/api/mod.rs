@@ -6,6 +6,7 @@ mod body;
 mod compatibility;
 mod config;
 mod contexts;
+pub mod forward;
 mod ops;
 mod render;
 mod root;

@@ -74,6 +74,12 @@ pub enum RegistryError {
     /// or not read back in time, or a node still catching up with its topic.
     #[error("{0}")]
     StoreTimeout(String),
+    /// No node may write now (Confluent's 50004 "Leader not known."), with why.
+    #[error("Leader not known. {0}")]
+    LeaderNotKnown(String),
+    /// A follower could not reach the leader (Confluent's 50003).
+    #[error("Error while forwarding the request to the leader: {0}")]
+    Forwarding(String),
     #[error("Internal Server Error")]
     Internal,
 }
@@ -108,6 +114,8 @@ impl RegistryError {
             SchemaTooLarge => 42209,
             Store(_) => 50001,
             StoreTimeout(_) => 50002,
+            Forwarding(_) => 50003,
+            LeaderNotKnown(_) => 50004,
             Internal => 500,
         }
     }
@@ -129,7 +137,9 @@ impl RegistryError {
 
 impl From<StoreError> for RegistryError {
     fn from(e: StoreError) -> Self {
-        if e.is_timeout() {
+        if let StoreError::NotLeader(reason) = e {
+            RegistryError::LeaderNotKnown(reason)
+        } else if e.is_timeout() {
             RegistryError::StoreTimeout(e.to_string())
         } else {
             RegistryError::Store(e.to_string())

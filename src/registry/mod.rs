@@ -2,6 +2,7 @@
 //! references, which versions a compatibility check reads. Handlers call in here with plain
 //! values; every Confluent behaviour lives in this module and its children.
 
+pub mod cluster;
 pub mod compat;
 pub mod contexts;
 pub mod error;

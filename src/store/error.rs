@@ -1,6 +1,6 @@
 //! What can go wrong below the registry: the local database, encoding, the Kafka log. The
 //! registry maps these onto Confluent's error codes (50001 for a store failure, 50002 for a
-//! timeout); the store itself knows nothing of HTTP.
+//! timeout, 50004 when this node may not write); the store itself knows nothing of HTTP.
 
 use std::sync::Arc;
 
@@ -23,6 +23,10 @@ pub enum StoreError {
     /// The node has not yet read the whole log, so it cannot plan a write safely.
     #[error("{0}")]
     NotReady(String),
+    /// This node may not write: another node leads, none is known, or this one lost the
+    /// leadership while writing (its records were then not applied).
+    #[error("{0}")]
+    NotLeader(String),
 }
 
 impl StoreError {

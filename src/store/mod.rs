@@ -99,7 +99,8 @@ impl Store {
         let (local, index) = Local::open(dir, &Backend::Kafka(settings.topic.clone()))?;
         let log = Arc::new(kafka::KafkaLog::new(settings).map_err(|e| OpenError::Kafka(e.to_string()))?);
         let store = Arc::new(Store::new(local, index, Some(log.clone())));
-        kafka::start_reader(store.clone(), log);
+        kafka::start_reader(store.clone(), log.clone());
+        kafka::KafkaLog::start_election(&log);
         Ok(store)
     }
 
@@ -129,6 +130,11 @@ impl Store {
     /// The Kafka log's state, on a Kafka-backed node (for metrics).
     pub fn kafka(&self) -> Option<&kafka::KafkaLog> {
         self.log.as_deref()
+    }
+
+    /// Whether this node takes writes now; an embedded store always does.
+    pub fn role(&self) -> kafka::NodeRole {
+        self.log.as_ref().map_or(kafka::NodeRole::Leader, |log| log.role())
     }
 
     /// Flushes the local database on shutdown. Writes are durable as they commit; this is

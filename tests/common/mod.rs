@@ -86,12 +86,23 @@ pub fn fresh_topic() -> String {
     format!("_schemas-{}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed), nanos)
 }
 
-/// The `serve` arguments that put a server on `topic` at `bootstrap`.
+/// The `serve` arguments that put a server on `topic` at `bootstrap`, in a registry group
+/// of the topic's name (servers of other tests must not join its election).
 pub fn kafka_args(bootstrap: &str, topic: &str) -> Vec<String> {
-    ["--kafka-bootstrap", bootstrap, "--kafka-topic", topic, "--kafka-replication-factor", "1"]
-        .iter()
-        .map(|a| a.to_string())
-        .collect()
+    let group = format!("group{topic}");
+    [
+        "--kafka-bootstrap",
+        bootstrap,
+        "--kafka-topic",
+        topic,
+        "--kafka-group-id",
+        &group,
+        "--kafka-replication-factor",
+        "1",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect()
 }
 
 impl Server {

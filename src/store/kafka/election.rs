@@ -35,8 +35,8 @@
 //! group. Kafka always answers such a rejoin with a new generation, so this never fires there.
 //!
 //! Not done yet: SASL and TLS on the election connection (it is plain TCP; `--kafka-config`
-//! security settings only apply to the librdkafka clients), and the wiring: this module is
-//! not used by the server yet (forwarding writes to the leader, fencing, readiness).
+//! security settings only apply to the librdkafka clients). `leadership` runs an `Elector`
+//! for the store and decides from it whether this node may write.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
@@ -293,6 +293,10 @@ struct Shared {
     /// The connection a call may be blocked on, shut down by `stop`.
     socket: Mutex<Option<TcpStream>>,
     role: Mutex<Role>,
+    /// Until when the role stands without another answer from the coordinator: the send
+    /// time of the last request it answered (it counts the session from the receipt, which
+    /// is later) plus the session timeout less one heartbeat interval.
+    lease: Mutex<Option<Instant>>,
 }
 
 impl Shared {
@@ -346,6 +350,7 @@ impl Elector {
             wake: Condvar::new(),
             socket: Mutex::new(None),
             role: Mutex::new(Role::Unknown),
+            lease: Mutex::new(None),
         });
         let member = Member {
             shared: shared.clone(),
@@ -368,6 +373,19 @@ impl Elector {
     /// The node's current role.
     pub fn role(&self) -> Role {
         self.shared.role.lock().clone()
+    }
+
+    /// The generation this node leads, while its lease lasts. Unlike `role`, this needs no
+    /// help from the election thread: a process paused past its session timeout (SIGSTOP, a
+    /// long GC-like stall) finds its lease expired the moment it runs again, before the
+    /// thread has noticed that another node was elected.
+    pub fn leading(&self) -> Option<i32> {
+        let role = self.shared.role.lock();
+        let Role::Leader { generation } = *role else {
+            return None;
+        };
+        let lease = *self.shared.lease.lock();
+        lease.filter(|until| Instant::now() < *until).map(|_| generation)
     }
 
     /// Leaves the group (LeaveGroup, so that the others rebalance at once rather than after
@@ -597,6 +615,7 @@ impl Member {
                 .with_generation_id(generation)
                 .with_member_id(StrBytes::from_string(self.member_id.clone()))
                 .with_assignments(assignments);
+            let sync_sent = Instant::now();
             let sync: SyncGroupResponse = match conn.call(SYNC_GROUP_VERSION, &request, group_call) {
                 Ok(sync) => sync,
                 Err(e) => return self.lost(format!("SyncGroup: {e}")),
@@ -640,18 +659,20 @@ impl Member {
                 self.leave(Some(conn));
                 continue;
             }
+            // The coordinator drops a member it has not heard from for the session timeout,
+            // after which another node may be elected; so a member that has had no answer for
+            // the session timeout less one heartbeat interval gives its role up (the lease, and
+            // the heartbeat's deadline), before that can happen.
+            let keep_for =
+                self.timing.session_timeout.saturating_sub(self.timing.heartbeat_interval).max(Duration::from_secs(1));
+            *self.shared.lease.lock() = Some(sync_sent + keep_for);
             match Assignment::parse(&sync.assignment) {
                 Ok(assignment) => self.assigned(&assignment, generation),
                 Err(e) => self.set_role(Role::Unknown, &format!("unreadable assignment: {e}")),
             }
 
-            // Heartbeats until the next rebalance. The coordinator drops a member it has not
-            // heard from for the session timeout, after which another node may be elected; so
-            // a member that has had no answer for the session timeout less one heartbeat
-            // interval gives its role up (the heartbeat's deadline), before that can happen.
+            // Heartbeats until the next rebalance, each answered one extending the lease.
             let mut last_answer = Instant::now();
-            let keep_for =
-                self.timing.session_timeout.saturating_sub(self.timing.heartbeat_interval).max(Duration::from_secs(1));
             loop {
                 if self.shared.sleep(self.timing.heartbeat_interval) {
                     return End::Stopped;
@@ -662,11 +683,15 @@ impl Member {
                     .with_member_id(StrBytes::from_string(self.member_id.clone()));
                 let timeout =
                     (last_answer + keep_for).saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+                let sent = Instant::now();
                 let beat: HeartbeatResponse = match conn.call(HEARTBEAT_VERSION, &request, timeout) {
                     Ok(beat) => beat,
                     Err(e) => return self.lost(format!("Heartbeat: {e}")),
                 };
                 last_answer = Instant::now();
+                if beat.error_code == 0 {
+                    *self.shared.lease.lock() = Some(sent + keep_for);
+                }
                 if beat.error_code != 0 {
                     tracing::debug!("registry group {}: Heartbeat: {}", self.group_id, error_name(beat.error_code));
                 }

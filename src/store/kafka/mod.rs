@@ -9,11 +9,13 @@
 //! database, so a restart resumes from there.
 
 pub mod election;
+mod leadership;
 mod reader;
 pub mod records;
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -23,6 +25,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 
 use super::error::StoreError;
+pub use leadership::{ElectionSettings, NodeRole};
 pub(super) use reader::start as start_reader;
 use records::Record;
 
@@ -32,7 +35,7 @@ pub struct KafkaSettings {
     /// `bootstrap.servers`: HOST:PORT,...
     pub bootstrap: String,
     pub topic: String,
-    /// The registry's group (leader election, a later concern; kept for it).
+    /// The registry's group, for leader election.
     pub group_id: String,
     /// Replication factor of a topic Schemata creates.
     pub replication_factor: i32,
@@ -40,6 +43,9 @@ pub struct KafkaSettings {
     pub client_config: Vec<(String, String)>,
     /// How long a write may take to be acknowledged and read back.
     pub timeout: Duration,
+    /// How the node takes part in leader election; `None`: it writes without one (a node
+    /// that must be the only one on its topic).
+    pub election: Option<ElectionSettings>,
 }
 
 impl KafkaSettings {
@@ -65,6 +71,12 @@ pub struct KafkaLog {
     settings: KafkaSettings,
     /// Rebuilt after a fatal error (an idempotent producer that lost its sequence state).
     producer: Mutex<Arc<FutureProducer>>,
+    /// A plain producer for NOOP records, made on first use.
+    noop_producer: Mutex<Option<Arc<FutureProducer>>>,
+    /// Set when the node takes part in leader election.
+    leadership: OnceLock<Arc<leadership::Leadership>>,
+    /// Offsets of the latest records the reader skipped as conflicts, for their writers.
+    rejected: Mutex<VecDeque<i64>>,
     /// The offset of the last record applied (-1: none yet), with its condition variable.
     applied: Mutex<i64>,
     applied_changed: Condvar,
@@ -85,7 +97,13 @@ pub struct Stats {
     pub unknown_records: AtomicU64,
     /// Records that could not be read (bad JSON, missing fields), skipped and logged.
     pub malformed_records: AtomicU64,
+    /// SCHEMA records skipped because an earlier record took their id or version.
+    pub conflicting_records: AtomicU64,
 }
+
+/// How many skipped offsets are remembered for their writers (a writer looks right after
+/// its records were applied, so only the newest matter).
+const REJECTED_KEPT: usize = 1024;
 
 impl KafkaLog {
     pub(super) fn new(settings: KafkaSettings) -> Result<KafkaLog, StoreError> {
@@ -93,6 +111,9 @@ impl KafkaLog {
         Ok(KafkaLog {
             settings,
             producer: Mutex::new(Arc::new(producer)),
+            noop_producer: Mutex::new(None),
+            leadership: OnceLock::new(),
+            rejected: Mutex::new(VecDeque::new()),
             applied: Mutex::new(-1),
             applied_changed: Condvar::new(),
             not_ready: Mutex::new(Some("connecting to the Kafka brokers".into())),
@@ -131,8 +152,71 @@ impl KafkaLog {
         *self.not_ready.lock() = reason;
     }
 
+    /// Starts leader election, when the settings ask for it.
+    pub(super) fn start_election(log: &Arc<KafkaLog>) {
+        let Some(election) = &log.settings.election else {
+            return;
+        };
+        leadership::Leadership::start(log, election);
+    }
+
+    /// Whether this node may write now, or where writes go.
+    pub fn role(&self) -> NodeRole {
+        match self.leadership.get() {
+            None => NodeRole::Leader,
+            Some(leadership) => leadership.role(),
+        }
+    }
+
+    /// How many times the elected leader changed since the start (0 without election).
+    pub fn leader_changes(&self) -> u64 {
+        self.leadership.get().map_or(0, |l| l.changes())
+    }
+
+    /// The offset of the last record applied (-1: none).
+    pub fn applied(&self) -> i64 {
+        *self.applied.lock()
+    }
+
+    /// Waits until the reader has applied `offset`, at most the write timeout.
+    pub fn wait_applied(&self, offset: i64) -> Result<(), StoreError> {
+        let deadline = Instant::now() + self.settings.timeout;
+        let mut applied = self.applied.lock();
+        while *applied < offset {
+            if self.applied_changed.wait_until(&mut applied, deadline).timed_out() {
+                return Err(StoreError::Timeout(format!(
+                    "the record at offset {offset} of the Kafka topic {} was not read back within {} ms",
+                    self.settings.topic,
+                    self.settings.timeout.as_millis()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the topic up to its end as of now (a NOOP record, as Confluent's writers do);
+    /// returns the NOOP's offset.
+    pub fn sync(&self) -> Result<i64, StoreError> {
+        let offset = self.noop()?;
+        self.wait_applied(offset)?;
+        Ok(offset)
+    }
+
     pub(super) fn shutdown(&self) {
         self.stop.store(true, Ordering::Release);
+        if let Some(leadership) = self.leadership.get() {
+            leadership.stop();
+        }
+    }
+
+    /// Called by the reader for a record it skipped as a conflict.
+    fn reject(&self, offset: i64) {
+        self.stats.conflicting_records.fetch_add(1, Ordering::Relaxed);
+        let mut rejected = self.rejected.lock();
+        if rejected.len() == REJECTED_KEPT {
+            rejected.pop_front();
+        }
+        rejected.push_back(offset);
     }
 
     fn stopping(&self) -> bool {
@@ -155,7 +239,15 @@ impl KafkaLog {
         if let Err(reason) = self.ready() {
             return Err(StoreError::NotReady(format!("The registry is not ready to write: {reason}")));
         }
-        let deadline = Instant::now() + self.settings.timeout;
+        match self.role() {
+            NodeRole::Leader => {}
+            NodeRole::Follower(url) => {
+                return Err(StoreError::NotLeader(format!("This node no longer leads; the leader is {url}.")))
+            }
+            NodeRole::Unknown(reason) => {
+                return Err(StoreError::NotLeader(format!("This node may not write: {reason}.")))
+            }
+        }
         let producer = self.producer.lock().clone();
         let mut deliveries = Vec::with_capacity(records.len());
         for record in &records {
@@ -168,24 +260,29 @@ impl KafkaLog {
                 Err((e, _)) => return Err(self.failed(&producer, e)),
             }
         }
-        let mut last = -1;
+        let mut offsets = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
             // The producer's message timeout bounds each delivery; a dropped one is an error.
             match futures_executor::block_on(delivery) {
-                Ok(Ok(delivered)) => last = last.max(delivered.offset),
+                Ok(Ok(delivered)) => offsets.push(delivered.offset),
                 Ok(Err((e, _))) => return Err(self.failed(&producer, e)),
                 Err(_) => return Err(StoreError::Kafka("the producer dropped the write".into())),
             }
         }
-        let mut applied = self.applied.lock();
-        while *applied < last {
-            if self.applied_changed.wait_until(&mut applied, deadline).timed_out() {
-                return Err(StoreError::Timeout(format!(
-                    "Write to the Kafka topic {} was acknowledged (offset {last}) but not read back within {} ms",
-                    self.settings.topic,
-                    self.settings.timeout.as_millis()
-                )));
-            }
+        let last = offsets.iter().copied().max().unwrap_or(-1);
+        self.wait_applied(last).map_err(|_| {
+            StoreError::Timeout(format!(
+                "Write to the Kafka topic {} was acknowledged (offset {last}) but not read back within {} ms",
+                self.settings.topic,
+                self.settings.timeout.as_millis()
+            ))
+        })?;
+        let rejected = self.rejected.lock();
+        if let Some(offset) = offsets.iter().find(|o| rejected.contains(o)) {
+            return Err(StoreError::NotLeader(format!(
+                "This node lost the leadership while writing: another leader wrote first, so the record at offset \
+                 {offset} was not applied. Retry the request."
+            )));
         }
         Ok(())
     }
@@ -194,13 +291,22 @@ impl KafkaLog {
     /// of its own: the idempotent one spends its first second getting a producer id, which
     /// would delay every start by that much, and a repeated NOOP is harmless.
     fn noop(&self) -> Result<i64, StoreError> {
-        let timeout_ms = self.settings.timeout.as_millis().max(1).to_string();
-        let producer: FutureProducer = self
-            .settings
-            .client(&[("acks", "all")])
-            .set("message.timeout.ms", &timeout_ms)
-            .create()
-            .map_err(|e| StoreError::Kafka(e.to_string()))?;
+        let producer = {
+            let mut cached = self.noop_producer.lock();
+            match &*cached {
+                Some(producer) => producer.clone(),
+                None => {
+                    let timeout_ms = self.settings.timeout.as_millis().max(1).to_string();
+                    let producer: FutureProducer = self
+                        .settings
+                        .client(&[("acks", "all"), ("linger.ms", "0")])
+                        .set("message.timeout.ms", &timeout_ms)
+                        .create()
+                        .map_err(|e| StoreError::Kafka(e.to_string()))?;
+                    cached.insert(Arc::new(producer)).clone()
+                }
+            }
+        };
         let key = records::noop_key()?;
         let delivery = producer
             .send_result(FutureRecord::<Vec<u8>, Vec<u8>>::to(&self.settings.topic).key(&key).partition(0))

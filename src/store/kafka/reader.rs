@@ -276,6 +276,13 @@ fn consume(
                             applied.push(change);
                         }
                     }
+                    Ok(Read::Conflict(conflict)) => {
+                        log.reject(message.offset());
+                        tracing::warn!(
+                            offset = message.offset(),
+                            "skipped a record written by a deposed leader: {conflict}"
+                        );
+                    }
                     Ok(Read::Unknown(keytype)) => {
                         log.stats.unknown_records.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(offset = message.offset(), keytype, "skipped a record of an unknown key type");

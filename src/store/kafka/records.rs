@@ -329,6 +329,10 @@ pub enum Read {
     Apply(Vec<Change>),
     /// A key type this build does not know (a newer writer's): skipped, as Confluent skips.
     Unknown(String),
+    /// A SCHEMA record that would give a taken id to another schema, or a written version
+    /// another schema: only a deposed leader that went on writing produces one. Skipped, so
+    /// that the first write in log order wins on every node alike, and its writer is told.
+    Conflict(String),
 }
 
 /// The changes a record read from the topic makes to `idx`; an error names what is wrong
@@ -353,7 +357,10 @@ pub fn read(key: Option<&[u8]>, value: Option<&[u8]>, idx: &Index) -> Result<Rea
             if v.subject != subject || v.version != version {
                 return Err(format!("SCHEMA value for {}/{} under the key {subject}/{version}", v.subject, v.version));
             }
-            read_schema(v, idx)?
+            match read_schema(v, idx)? {
+                Ok(changes) => changes,
+                Err(conflict) => return Ok(Read::Conflict(conflict)),
+            }
         }
         (Key::Schema { subject, version, .. }, None) => {
             let version = u32::try_from(version).map_err(|_| format!("bad version {version}"))?;
@@ -431,7 +438,8 @@ fn read_config(v: ConfigValue) -> Result<Config, String> {
     })
 }
 
-fn read_schema(v: SchemaValue, idx: &Index) -> Result<Vec<Change>, String> {
+/// The changes a SCHEMA value makes; the inner error is a conflict with what is applied.
+fn read_schema(v: SchemaValue, idx: &Index) -> Result<Result<Vec<Change>, String>, String> {
     let id = u32::try_from(v.id).map_err(|_| format!("bad schema id {}", v.id))?;
     let version =
         u32::try_from(v.version).ok().filter(|&v| v > 0).ok_or_else(|| format!("bad version {}", v.version))?;
@@ -452,11 +460,11 @@ fn read_schema(v: SchemaValue, idx: &Index) -> Result<Vec<Change>, String> {
     match idx.schemas.get(&id) {
         Some(stored) if stored.record == record => {}
         Some(_) => {
-            return Err(format!(
-                "schema id {id} of {}/{version} is already another schema here (ids are global across contexts \
-                 in Schemata)",
+            return Ok(Err(format!(
+                "schema id {id} of {}/{version} is already another schema (ids are global across contexts in \
+                 Schemata)",
                 v.subject
-            ))
+            )))
         }
         None => changes.push(Change::PutSchema(id, record)),
     }
@@ -466,14 +474,14 @@ fn read_schema(v: SchemaValue, idx: &Index) -> Result<Vec<Change>, String> {
     }
     let state = VersionState { id, deleted: v.deleted };
     let old = idx.subjects.get(&v.subject).and_then(|vs| vs.get(&version)).copied();
+    if let Some(old) = old.filter(|o| o.id != id) {
+        return Ok(Err(format!("version {version} of {} is already schema id {}, not {id}", v.subject, old.id)));
+    }
     if old == Some(state) && changes.is_empty() {
-        return Ok(vec![]);
+        return Ok(Ok(vec![]));
     }
     changes.push(Change::PutVersion(v.subject.clone(), version, state));
-    if let Some(old) = old.filter(|o| o.id != id) {
-        changes.extend(drop_if_unused(idx, old.id, &[(&v.subject, version)]));
-    }
-    Ok(changes)
+    Ok(Ok(changes))
 }
 
 /// A hard delete of one version: the version, and its schema once nothing else uses it.
@@ -550,6 +558,7 @@ mod tests {
             match read(Some(key.as_bytes()), value.map(str::as_bytes), &idx).unwrap() {
                 Read::Apply(changes) => changes.into_iter().for_each(|c| idx.apply(c)),
                 Read::Unknown(k) => panic!("unknown {k}"),
+                Read::Conflict(c) => panic!("conflict {c}"),
             }
         }
         idx
@@ -667,5 +676,32 @@ mod tests {
             assert!(read(Some(key), value, &idx).is_err(), "{}", text(key));
         }
         assert!(read(None, None, &idx).is_err());
+    }
+
+    #[test]
+    fn a_second_writer_of_a_taken_version_or_id_loses_to_the_first() {
+        let first = (
+            r#"{"keytype":"SCHEMA","subject":"s","version":1,"magic":1}"#,
+            r#"{"subject":"s","version":1,"id":1,"schema":"\"int\"","deleted":false}"#,
+        );
+        let idx = replay(&[(first.0, Some(first.1))]);
+        let conflicts = [
+            // The same version as another id (a deposed leader planned on an older state).
+            (first.0, r#"{"subject":"s","version":1,"id":2,"schema":"\"long\"","deleted":false}"#),
+            // The same id for another schema, under another subject.
+            (
+                r#"{"keytype":"SCHEMA","subject":"t","version":1,"magic":1}"#,
+                r#"{"subject":"t","version":1,"id":1,"schema":"\"long\"","deleted":false}"#,
+            ),
+        ];
+        for (key, value) in conflicts {
+            let read = read(Some(key.as_bytes()), Some(value.as_bytes()), &idx).unwrap();
+            assert!(matches!(read, Read::Conflict(_)), "{value}: {read:?}");
+        }
+        // The same record again, or its soft delete, is no conflict.
+        let soft = r#"{"subject":"s","version":1,"id":1,"schema":"\"int\"","deleted":true}"#;
+        for value in [first.1, soft] {
+            assert!(matches!(read(Some(first.0.as_bytes()), Some(value.as_bytes()), &idx), Ok(Read::Apply(_))));
+        }
     }
 }
