@@ -192,7 +192,18 @@ struct Unsent(String);
 async fn forward(registry: &Reg, http: &HttpRequest, body: web::Bytes, leader: &str) -> Result<HttpResponse, Unsent> {
     let path = http.uri().path_and_query().map_or("/", |p| p.as_str());
     let url = format!("{}{path}", leader.trim_end_matches('/'));
-    let (status, headers, body) = match send(registry, http, &url, body).await {
+    let sent = tokio::select! {
+        answer = send(registry, http, &url, body) => answer,
+        changed = leader_changes(registry, leader) => {
+            let e = RegistryError::Forwarding(format!(
+                "{} {path} to {leader}: the leader changed to {changed} before it answered; the request may or may \
+                 not have been applied",
+                http.method()
+            ));
+            return Ok(e.error_response());
+        }
+    };
+    let (status, headers, body) = match sent {
         Ok(answer) => answer,
         Err(e) if e.is_connect() => return Err(Unsent(describe(e))),
         Err(e) => {
@@ -217,6 +228,20 @@ async fn forward(registry: &Reg, http: &HttpRequest, body: web::Bytes, leader: &
         res.append_header((name.clone(), value.clone()));
     }
     Ok(res.body(body))
+}
+
+/// Resolves once this node no longer names `leader` as the leader: with the new one's URL, or
+/// with why none is known.
+async fn leader_changes(registry: &Reg, leader: &str) -> String {
+    loop {
+        match registry.role() {
+            NodeRole::Follower(url) if url == leader => {}
+            NodeRole::Follower(url) => return url,
+            NodeRole::Leader => return "this node".into(),
+            NodeRole::Unknown(_) => {}
+        }
+        actix_web::rt::time::sleep(LEADER_POLL).await;
+    }
 }
 
 /// The leader's status, headers and body, or why there is none.

@@ -224,7 +224,8 @@ impl Server {
             .arg(format!("127.0.0.1:{}", self.port))
             .arg("--data-dir")
             .arg(&self.data_dir)
-            .args(&self.extra_args)
+            // `{port}` in an argument is the port of this start (an advertised URL).
+            .args(self.extra_args.iter().map(|a| a.replace("{port}", &self.port.to_string())))
             .args(&self.kafka_args)
             .env("RUST_LOG", "warn")
             .envs(self.extra_env.iter().map(|(k, v)| (k, v)))

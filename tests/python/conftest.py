@@ -27,7 +27,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import pytest
 
@@ -182,10 +182,13 @@ def wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> None:
 
 
 @contextmanager
-def kafka_schemata(bootstrap: str, topic: str, data_dir: Path, log: Path | None = None) -> Iterator[KafkaNode]:
+def kafka_schemata(
+    bootstrap: str, topic: str, data_dir: Path, log: Path | None = None, extra_args: Sequence[str] = ()
+) -> Iterator[KafkaNode]:
     """Starts ``schemata serve`` keeping its state in ``topic`` (``data_dir`` caches it),
     waits until ``/health/ready`` answers 200, yields the node, and stops it on exit.
-    The log is appended to, so that a restarted node keeps its history."""
+    The log is appended to, so that a restarted node keeps its history. Nodes of one topic
+    meet in one registry group (named after the topic, so tests never share a group)."""
     binary = server_binary()
     if not binary.is_file():
         pytest.fail(f"server binary {binary} not found: run `cargo build` or set SCHEMATA_BIN")
@@ -194,6 +197,7 @@ def kafka_schemata(bootstrap: str, topic: str, data_dir: Path, log: Path | None 
     command = [
         str(binary), "serve", "--listen", url.removeprefix("http://"), "--data-dir", str(data_dir),
         "--kafka-bootstrap", bootstrap, "--kafka-topic", topic, "--kafka-replication-factor", "1",
+        "--kafka-group-id", f"group{topic}", *extra_args,
     ]
     with log.open("ab") as log_file:
         process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
