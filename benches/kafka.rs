@@ -2,10 +2,13 @@
 //! node and a Kafka-backed node filled with the same N schemas, then get-by-id and
 //! register-new (64 clients) on each, as ratios Kafka / sled; then catch-up of a node reading
 //! a topic of 100k SCHEMA records written straight into it, and the restart of that node
-//! from its local cache. Run it with `benches/kafka.sh`.
+//! from its local cache; then a two-node cluster: get-by-id on the follower against a sled
+//! node, register-new through the follower against through the leader, and the failover
+//! time after kill -9 of the leader (to the first write acknowledged through the follower).
+//! Run it with `benches/kafka.sh`.
 //!
 //! Arguments: `--schemata BIN --tansu BIN [--schemas N] [--records R] [--seconds S]
-//! [--clients C]`.
+//! [--clients C] [--only-catchup | --only-cluster]`.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -19,11 +22,13 @@ use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use support::*;
 
+/// A Kafka-backed node on `topic`; nodes of one topic form one cluster (group named after it).
 fn spawn_kafka_node(bin: &str, addr: &str, dir: &std::path::Path, bootstrap: &str, topic: &str) -> Child {
     Command::new(bin)
         .args(["serve", "--listen", addr, "--data-dir"])
         .arg(dir)
         .args(["--kafka-bootstrap", bootstrap, "--kafka-topic", topic, "--kafka-replication-factor", "1"])
+        .args(["--kafka-group-id", &format!("group-{topic}")])
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -94,10 +99,129 @@ fn main() {
     }
     println!("{n} schemas in {m} subjects; {clients} clients; {secs:?} per phase; broker: tansu (memory) on loopback");
 
-    if !std::env::args().any(|a| a == "--only-catchup") {
+    let only = |flag: &str| std::env::args().any(|a| a == flag);
+    if !only("--only-catchup") && !only("--only-cluster") {
         load_phases(&schemata, &broker_addr, parent.path(), n, m, secs, clients);
     }
-    catch_up(&schemata, &broker_addr, parent.path(), records);
+    if !only("--only-cluster") {
+        catch_up(&schemata, &broker_addr, parent.path(), records);
+    }
+    if !only("--only-catchup") {
+        cluster(&schemata, &broker_addr, parent.path(), n, m, secs, clients);
+    }
+}
+
+/// The node's role and leader URL, from `/health/ready`.
+fn role(addr: &str) -> (String, String) {
+    let Ok((200, body)) = Conn::open(addr).and_then(|mut c| c.request("GET", "/health/ready", None)) else {
+        return (String::new(), String::new());
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    (v["role"].as_str().unwrap_or("").into(), v["leader"].as_str().unwrap_or("").into())
+}
+
+/// Two Kafka nodes on one topic and a sled node, filled alike: reads on the follower against
+/// sled, writes through the follower against through the leader, then failover.
+fn cluster(
+    schemata: &str,
+    broker_addr: &str,
+    parent: &std::path::Path,
+    n: usize,
+    m: usize,
+    secs: Duration,
+    clients: usize,
+) {
+    let topic = "_schemas_cluster";
+    let (a_addr, b_addr) = (free_addr(), free_addr());
+    let mut a = Killed(spawn_kafka_node(schemata, &a_addr, &parent.join("cluster-a"), broker_addr, topic));
+    let mut b = Killed(spawn_kafka_node(schemata, &b_addr, &parent.join("cluster-b"), broker_addr, topic));
+    wait_ready(&a_addr, "/health/ready", &mut a.0, Instant::now());
+    wait_ready(&b_addr, "/health/ready", &mut b.0, Instant::now());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (leader, follower, mut leader_node) = loop {
+        let ((ra, la), (rb, lb)) = (role(&a_addr), role(&b_addr));
+        if la == lb && !la.is_empty() && ra != rb && ra != "unknown" && rb != "unknown" {
+            break if ra == "leader" {
+                (a_addr.clone(), b_addr.clone(), a)
+            } else {
+                (b_addr.clone(), a_addr.clone(), b)
+            };
+        }
+        assert!(Instant::now() < deadline, "the two nodes did not agree on a leader");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let sled_addr = free_addr();
+    let mut sled = Killed(spawn_schemata(schemata, &sled_addr, &parent.join("cluster-sled")));
+    wait_ready(&sled_addr, "/", &mut sled.0, Instant::now());
+    fill(&sled_addr, n, m);
+    let filled = fill(&follower, n, m);
+    println!();
+    println!("cluster: leader and follower on {topic}; filled through the follower in {:.1} s", filled.as_secs_f64());
+
+    let get = move |_: usize, c: &mut Conn, r: &mut Rng, _: usize| {
+        c.request("GET", &format!("/schemas/ids/{}", 1 + r.below(n)), None).expect("get").0
+    };
+    let fresh = |base: usize| {
+        move |client: usize, c: &mut Conn, _: &mut Rng, i: usize| {
+            let k = base + client * 10_000_000 + i;
+            let path = format!("/subjects/s{}/versions", k % m);
+            c.request("POST", &path, Some(&schema_body(&bench_schema(k)))).expect("post").0
+        }
+    };
+    let get_sled = run_load(&sled_addr, clients, secs, get);
+    let get_follower = run_load(&follower, clients, secs, get);
+    let get_sled2 = run_load(&sled_addr, clients, secs, get);
+    let get_follower2 = run_load(&follower, clients, secs, get);
+    drop(sled);
+    let new_leader = run_load(&leader, clients, secs, fresh(500_000_000));
+    let new_follower = run_load(&follower, clients, secs, fresh(600_000_000));
+    let new1_leader = run_load(&leader, 1, secs, fresh(700_000_000));
+    let new1_follower = run_load(&follower, 1, secs, fresh(800_000_000));
+
+    // Failover at the default session timeout (10 s): kill -9 of the leader, then one client
+    // registering through the follower until a write is acknowledged.
+    leader_node.0.kill().expect("kill the leader");
+    let killed = Instant::now();
+    let _ = leader_node.0.wait();
+    let mut conn = Conn::open(&follower).expect("connect");
+    let mut attempts = 0;
+    let failover = loop {
+        attempts += 1;
+        let body = schema_body(&bench_schema(900_000_000 + attempts));
+        match conn.request("POST", "/subjects/failover/versions", Some(&body)) {
+            Ok((200, _)) => break killed.elapsed(),
+            Ok(_) => {}
+            Err(_) => conn = Conn::open(&follower).expect("connect"),
+        }
+        assert!(killed.elapsed() < Duration::from_secs(120), "no failover within 120 s");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+
+    println!("{:<40} {:>10} {:>9} {:>9}", "", "req/s", "p50 ms", "p99 ms");
+    let line = |name: &str, f: &Figures| {
+        println!("{:<40} {:>10.0} {:>9.2} {:>9.2}", name, f.per_sec, f.p50_us as f64 / 1000.0, f.p99_us as f64 / 1000.0)
+    };
+    line("get by id, sled node", &get_sled);
+    line("get by id, kafka follower", &get_follower);
+    line("get by id, sled node (again)", &get_sled2);
+    line("get by id, kafka follower (again)", &get_follower2);
+    line(&format!("register new, {clients} clients, leader"), &new_leader);
+    line(&format!("register new, {clients} clients, follower"), &new_follower);
+    line("register new, 1 client, leader", &new1_leader);
+    line("register new, 1 client, follower", &new1_follower);
+    let best = |a: &Figures, b: &Figures| a.per_sec.max(b.per_sec);
+    println!();
+    println!(
+        "get by id follower / sled: {:.2}x (best of two runs each)",
+        best(&get_follower, &get_follower2) / best(&get_sled, &get_sled2)
+    );
+    println!("register new ({clients} clients) follower / leader: {:.2}x", new_follower.per_sec / new_leader.per_sec);
+    println!("register new (1 client) follower / leader: {:.2}x", new1_follower.per_sec / new1_leader.per_sec);
+    println!(
+        "failover: kill -9 of the leader to the first write acknowledged through the follower: {:.2} s \
+         (session timeout 10 s, {attempts} attempts)",
+        failover.as_secs_f64()
+    );
 }
 
 /// Both nodes filled, then get-by-id and register-new on each.

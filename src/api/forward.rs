@@ -13,10 +13,10 @@
 //! has not noticed yet) is treated the same way, and gives 50003 when no other takes over in
 //! time; a leader that took the request but did not answer gives 50003 at once (the write may
 //! have happened, so it is not sent again). A forwarded request is not forwarded again: a
-//! node that was asked as leader and no longer leads answers 50004, and the caller retries.
+//! node asked as leader that does not lead waits the same way (the sender may have learnt
+//! of its election first), then answers 50004, and the caller retries.
 
-use std::future::{ready, Future, Ready};
-use std::pin::Pin;
+use std::future::{ready, Ready};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,7 @@ use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceRes
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, Error, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use futures_util::future::{Either, LocalBoxFuture, MapOk, TryFutureExt};
 
 use super::Reg;
 use crate::registry::cluster::NodeRole;
@@ -70,19 +71,25 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Answer<B>>>>;
+    type Future =
+        Either<MapOk<S::Future, fn(ServiceResponse<B>) -> Self::Response>, LocalBoxFuture<'static, Answer<B>>>;
 
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        // An embedded node (no cluster) and reads go straight through.
-        let registry = req.app_data::<Reg>().filter(|r| r.applied_offset().is_some()).cloned();
-        let (Some(registry), true) = (registry, is_write(req.method(), req.path())) else {
-            let call = self.service.call(req);
-            return Box::pin(async move { Ok(call.await?.map_into_left_body()) });
+        // Reads, and every request of an embedded node (no cluster), go straight through:
+        // this runs on every request, so it allocates nothing.
+        let registry = if is_write(req.method(), req.path()) {
+            req.app_data::<Reg>().filter(|r| r.applied_offset().is_some()).cloned()
+        } else {
+            None
+        };
+        let Some(registry) = registry else {
+            let left: fn(ServiceResponse<B>) -> Self::Response = ServiceResponse::map_into_left_body;
+            return Either::Left(self.service.call(req).map_ok(left));
         };
         let service = self.service.clone();
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             // A node still reading its topic (or away from the brokers) fails writes at once,
             // as the store would.
             if let Err(reason) = registry.ready() {
@@ -110,12 +117,16 @@ where
                         }
                         return Ok(res.map_into_left_body());
                     }
-                    NodeRole::Follower(leader) if forwarded => {
+                    // Sent here as to the leader: this node may be about to lead (the sender
+                    // learnt of the election first) or have just stopped; wait like above.
+                    NodeRole::Follower(leader) if forwarded && waited_enough => {
                         let e = RegistryError::LeaderNotKnown(format!(
-                            "This node received a forwarded write but no longer leads; the leader is {leader}."
+                            "This node was sent a write as the leader but does not lead; it knows {leader} as the \
+                             leader."
                         ));
                         return Ok(refuse(http, e).map_into_right_body());
                     }
+                    NodeRole::Follower(_) if forwarded => {}
                     NodeRole::Follower(leader) => match forward(&registry, &http, body.clone(), &leader).await {
                         Ok(res) => return Ok(ServiceResponse::new(http, res).map_into_right_body()),
                         // The leader is gone before the request reached it: a new one is
@@ -141,7 +152,7 @@ where
                 }
                 actix_web::rt::time::sleep(LEADER_POLL).await;
             }
-        })
+        }))
     }
 }
 
@@ -154,11 +165,21 @@ fn is_write(method: &Method, path: &str) -> bool {
     if method != Method::POST {
         return false;
     }
-    let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    if segments.first() == Some(&"contexts") && segments.len() > 2 {
-        segments.drain(..2);
+    // The first segments, on the stack (a longer path is no write of ours).
+    let mut segments = [""; 8];
+    let mut len = 0;
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        if len == segments.len() {
+            return false;
+        }
+        segments[len] = segment;
+        len += 1;
     }
-    matches!(segments.as_slice(), ["subjects", _, "versions"] | ["subjects", _, "versions", _, "tags"])
+    let mut segments = &segments[..len];
+    if segments.first() == Some(&"contexts") && segments.len() > 2 {
+        segments = &segments[2..];
+    }
+    matches!(segments, ["subjects", _, "versions"] | ["subjects", _, "versions", _, "tags"])
 }
 
 thread_local! {
