@@ -86,6 +86,8 @@ const FORMAT: &[u8] = b"format_version";
 const BACKEND: &[u8] = b"backend";
 /// The offset of the last Kafka record applied (Kafka-backed nodes only).
 const OFFSET: &[u8] = b"kafka_offset";
+/// The member id this node last had in its registry group (Kafka-backed nodes only).
+const MEMBER_ID: &[u8] = b"group_member_id";
 /// sled's page cache size.
 const CACHE_BYTES: u64 = 1024 * 1024;
 
@@ -200,6 +202,18 @@ impl Local {
     /// The offset of the last Kafka record applied, if any.
     pub fn applied_offset(&self) -> Result<Option<i64>, StoreError> {
         Ok(self.meta.get(OFFSET)?.and_then(|v| <[u8; 8]>::try_from(&v[..]).ok()).map(i64::from_be_bytes))
+    }
+
+    /// The registry-group member id this node had when it last ran, if any.
+    pub fn member_id(&self) -> Option<String> {
+        self.meta.get(MEMBER_ID).ok().flatten().and_then(|v| String::from_utf8(v.to_vec()).ok())
+    }
+
+    /// Keeps the member id for the next start (no fsync: losing it costs only a wait).
+    pub fn set_member_id(&self, id: &str) {
+        if let Err(e) = self.meta.insert(MEMBER_ID, id.as_bytes()) {
+            tracing::warn!("cannot keep the group member id in the data directory: {e}");
+        }
     }
 
     /// Forgets the whole state (a Kafka cache that no longer matches its topic).

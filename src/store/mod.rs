@@ -100,7 +100,18 @@ impl Store {
         let log = Arc::new(kafka::KafkaLog::new(settings).map_err(|e| OpenError::Kafka(e.to_string()))?);
         let store = Arc::new(Store::new(local, index, Some(log.clone())));
         kafka::start_reader(store.clone(), log.clone());
-        kafka::KafkaLog::start_election(&log);
+        // A member id kept for the next start: a node restarted after a crash removes its
+        // old membership instead of waiting for the group to expire it.
+        let keeper = Arc::downgrade(&store);
+        let incarnation = kafka::election::Incarnation {
+            previous: store.local.member_id(),
+            on_member_id: Some(Box::new(move |id: &str| {
+                if let Some(store) = keeper.upgrade() {
+                    store.local.set_member_id(id);
+                }
+            })),
+        };
+        kafka::KafkaLog::start_election(&log, incarnation);
         Ok(store)
     }
 

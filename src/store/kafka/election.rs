@@ -345,6 +345,21 @@ impl Elector {
         timing: Timing,
         on_change: impl Fn(Role) + Send + 'static,
     ) -> Elector {
+        Elector::start_member(bootstrap, group_id, me, timing, Incarnation::default(), on_change)
+    }
+
+    /// `start_with`, first removing the member this node was before a crash (`previous`) so
+    /// that the group need not wait out its session timeout (with a dead member that sorts
+    /// first, no write could be made meanwhile), and reporting each member id it is given
+    /// (`on_member_id`) for the next start to remove.
+    pub fn start_member(
+        bootstrap: String,
+        group_id: String,
+        me: Identity,
+        timing: Timing,
+        incarnation: Incarnation,
+        on_change: impl Fn(Role) + Send + 'static,
+    ) -> Elector {
         let shared = Arc::new(Shared {
             stop: Mutex::new(false),
             wake: Condvar::new(),
@@ -362,6 +377,7 @@ impl Elector {
             on_change: Box::new(on_change),
             member_id: String::new(),
             coordinator: None,
+            incarnation,
         };
         let thread = std::thread::Builder::new()
             .name("kafka-election".into())
@@ -435,6 +451,16 @@ struct Member {
     member_id: String,
     /// The coordinator's HOST:PORT, once found.
     coordinator: Option<String>,
+    incarnation: Incarnation,
+}
+
+/// What a member knows of its earlier runs.
+#[derive(Default)]
+pub struct Incarnation {
+    /// The member id of the last run, removed from the group before joining.
+    pub previous: Option<String>,
+    /// Called with every member id the coordinator gives this member.
+    pub on_member_id: Option<Box<dyn Fn(&str) + Send>>,
 }
 
 impl Member {
@@ -532,6 +558,9 @@ impl Member {
     /// Join, sync and heartbeat on one coordinator connection, rejoining on every rebalance,
     /// until the connection or the coordinator is lost, or the node stops.
     fn session(&mut self, conn: &mut Connection) -> End {
+        if let Some(previous) = self.incarnation.previous.take() {
+            self.leave_previous(conn, previous);
+        }
         // The generation a heartbeat said is being rebalanced, until a join gives a new one.
         let mut rebalancing: Option<i32> = None;
         loop {
@@ -566,7 +595,7 @@ impl Member {
             match join.error_code {
                 0 => {}
                 MEMBER_ID_REQUIRED => {
-                    self.member_id = join.member_id.to_string();
+                    self.set_member_id(join.member_id.as_str());
                     continue;
                 }
                 UNKNOWN_MEMBER_ID | ILLEGAL_GENERATION => {
@@ -589,7 +618,7 @@ impl Member {
                 }
                 code => return End::Reconnect(format!("JoinGroup: {}", error_name(code))),
             }
-            self.member_id = join.member_id.to_string();
+            self.set_member_id(join.member_id.as_str());
             let generation = join.generation_id;
             if rebalancing.take().is_some_and(|old| generation <= old) {
                 // Kafka answers a rejoin after REBALANCE_IN_PROGRESS with a new generation.
@@ -833,6 +862,33 @@ impl Member {
             tracing::debug!("registry group {group}: role {role:?}");
         }
         (self.on_change)(role);
+    }
+
+    /// Takes the id the coordinator gave this member, and reports a new one.
+    fn set_member_id(&mut self, id: &str) {
+        if self.member_id != id {
+            self.member_id = id.to_string();
+            if let Some(report) = &self.incarnation.on_member_id {
+                report(id);
+            }
+        }
+    }
+
+    /// Removes the member this node was in its previous run (it crashed without leaving).
+    fn leave_previous(&mut self, conn: &mut Connection, previous: String) {
+        let request = LeaveGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_string(self.group_id.clone())))
+            .with_members(vec![MemberIdentity::default().with_member_id(StrBytes::from_string(previous.clone()))]);
+        match conn.call(LEAVE_GROUP_VERSION, &request, Duration::from_secs(2)) {
+            Ok(r) if r.error_code == 0 => {
+                tracing::info!("registry group {}: removed this node's previous member {previous}", self.group_id)
+            }
+            // Most often UNKNOWN_MEMBER_ID: it had already expired.
+            Ok(r) => {
+                tracing::debug!("registry group {}: LeaveGroup {previous}: {}", self.group_id, error_name(r.error_code))
+            }
+            Err(e) => tracing::debug!("registry group {}: LeaveGroup {previous}: {e}", self.group_id),
+        }
     }
 
     /// Sends LeaveGroup, so that the others rebalance now rather than after the session

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::election::{Elector, Identity, Role, Timing};
+use super::election::{Elector, Identity, Incarnation, Role, Timing};
 use super::KafkaLog;
 
 /// How this node joins the registry group.
@@ -61,7 +61,7 @@ struct State {
 
 impl Leadership {
     /// Joins the group and follows its elections for `log`, until `stop`.
-    pub(super) fn start(log: &Arc<KafkaLog>, election: &ElectionSettings) -> Arc<Leadership> {
+    pub(super) fn start(log: &Arc<KafkaLog>, election: &ElectionSettings, incarnation: Incarnation) -> Arc<Leadership> {
         let leadership = Arc::new(Leadership { elector: Mutex::new(None), state: Mutex::new(State::new()) });
         if log.leadership.set(leadership.clone()).is_err() {
             panic!("the election is started once");
@@ -74,11 +74,12 @@ impl Leadership {
             max_backoff: Duration::from_secs(10),
         };
         let weak = Arc::downgrade(log);
-        let elector = Elector::start_with(
+        let elector = Elector::start_member(
             log.settings.bootstrap.clone(),
             log.settings.group_id.clone(),
             election.identity.clone(),
             timing,
+            incarnation,
             move |role| changed(&weak, role),
         );
         *leadership.elector.lock() = Some(elector);

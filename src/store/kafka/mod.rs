@@ -153,11 +153,11 @@ impl KafkaLog {
     }
 
     /// Starts leader election, when the settings ask for it.
-    pub(super) fn start_election(log: &Arc<KafkaLog>) {
+    pub(super) fn start_election(log: &Arc<KafkaLog>, incarnation: election::Incarnation) {
         let Some(election) = &log.settings.election else {
             return;
         };
-        leadership::Leadership::start(log, election);
+        leadership::Leadership::start(log, election, incarnation);
     }
 
     /// Whether this node may write now, or where writes go.
