@@ -454,13 +454,15 @@ struct Member {
     incarnation: Incarnation,
 }
 
+/// Called with every member id the coordinator gives this member.
+pub type MemberIdReport = Box<dyn Fn(&str) + Send>;
+
 /// What a member knows of its earlier runs.
 #[derive(Default)]
 pub struct Incarnation {
     /// The member id of the last run, removed from the group before joining.
     pub previous: Option<String>,
-    /// Called with every member id the coordinator gives this member.
-    pub on_member_id: Option<Box<dyn Fn(&str) + Send>>,
+    pub on_member_id: Option<MemberIdReport>,
 }
 
 impl Member {
