@@ -151,6 +151,19 @@ pub struct HealthArgs {
     /// The server to ask; defaults to the address it listens on.
     #[arg(long, env = "SCHEMATA_LISTEN", default_value = "127.0.0.1:8081")]
     pub listen: String,
+
+    /// The server's certificate (its --tls-cert): ask over https, accepting only a server
+    /// that presents this very certificate (the name in it need not be the address asked).
+    #[arg(long, env = "SCHEMATA_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// A client certificate (PEM) to present to a server that requires one (--tls-client-ca).
+    #[arg(long, env = "SCHEMATA_HEALTH_CLIENT_CERT", value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+
+    /// The PEM private key of --client-cert.
+    #[arg(long, env = "SCHEMATA_HEALTH_CLIENT_KEY", value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -232,6 +245,25 @@ pub struct ServeArgs {
     /// Whether this node may be elected leader (`false`: it only serves reads and forwards).
     #[arg(long, env = "SCHEMATA_LEADER_ELIGIBLE", default_value_t = true, action = clap::ArgAction::Set)]
     pub leader_eligible: bool,
+
+    /// Serve HTTPS on --listen with this PEM certificate chain (the server's first); needs
+    /// --tls-key. Reloaded within a second when the file changes.
+    #[arg(long, env = "SCHEMATA_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1). Reloaded with it.
+    #[arg(long, env = "SCHEMATA_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require a client certificate issued by a CA of this PEM file (mutual TLS); its subject
+    /// CN is the request's principal. Reloaded when the file changes.
+    #[arg(long, env = "SCHEMATA_TLS_CLIENT_CA", value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+
+    /// Also trust the CAs of this PEM file (besides the public roots) for the leader's
+    /// certificate when forwarding writes to an https:// advertised URL. Read at start.
+    #[arg(long, env = "SCHEMATA_TLS_PEER_CA", value_name = "FILE")]
+    pub tls_peer_ca: Option<PathBuf>,
 }
 
 impl Default for ServeArgs {

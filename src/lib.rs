@@ -11,4 +11,5 @@ pub mod registry;
 pub mod schema;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod types;

@@ -11,7 +11,7 @@ fn main() {
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         Some(Command::Check(args)) => std::process::exit(schemata::check::run(&args)),
-        Some(Command::Health(args)) => std::process::exit(schemata::server::health(&args.listen)),
+        Some(Command::Health(args)) => std::process::exit(schemata::server::health(&args)),
         Some(Command::Encode(args)) => std::process::exit(schemata::codec_cli::encode(&args)),
         Some(Command::Decode(args)) => std::process::exit(schemata::codec_cli::decode(&args)),
         None => ServeArgs::default(),

@@ -1,4 +1,5 @@
-//! Starting the HTTP server: open the store, build the registry, bind, serve until a signal.
+//! Starting the HTTP server: open the store, build the registry, bind (over TLS with
+//! `--tls-cert`, see `tls`), serve until a signal.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,14 +10,23 @@ use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
 
 use crate::api;
-use crate::config::ServeArgs;
+use crate::config::{HealthArgs, ServeArgs};
 use crate::registry::{Registry, Settings};
 use crate::store::kafka::election::Identity;
 use crate::store::kafka::{ElectionSettings, KafkaSettings};
 use crate::store::Store;
+use crate::tls::{self, TlsPrincipal};
 
 /// Opens the data directory and serves until SIGINT/SIGTERM. Errors are fit to print.
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    // Certificates first: a bad file is reported before the store is opened.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key, args.tls_client_ca.as_deref())?),
+        _ => None,
+    };
+    if let Some(ca) = &args.tls_peer_ca {
+        api::forward::trust(&tls::load_certs("--tls-peer-ca", ca)?)?;
+    }
     let store = match &args.kafka_bootstrap {
         None => Arc::new(Store::open(&args.data_dir).map_err(|e| e.to_string())?),
         Some(bootstrap) => {
@@ -64,6 +74,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             })
             .configure(api::routes)
     })
+    // Before binding: actix captures the hook when a listener is bound.
+    .on_connect(tls::on_connect)
     .client_request_timeout(Duration::from_secs(args.request_timeout_secs))
     .keep_alive(match args.keep_alive_secs {
         0 => actix_web::http::KeepAlive::Disabled,
@@ -73,8 +85,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(w) = args.workers {
         server = server.workers(w);
     }
-    let server = server.bind(&args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    tracing::info!(listen = %args.listen, data_dir = %args.data_dir.display(), "schemata serving");
+    let https = tls.is_some();
+    let server = match tls {
+        Some(config) => server.bind_rustls_0_23(&args.listen, config),
+        None => server.bind(&args.listen),
+    }
+    .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let client_certs = args.tls_client_ca.is_some();
+    tracing::info!(listen = %args.listen, https, client_certs, data_dir = %args.data_dir.display(), "schemata serving");
     // actix stops accepting on SIGTERM/SIGINT and drains in-flight requests; then the
     // store is flushed before the process exits 0.
     let served = server.run().await.map_err(|e| e.to_string());
@@ -103,7 +121,8 @@ fn election(args: &ServeArgs) -> Result<Option<ElectionSettings>, String> {
     }))
 }
 
-/// This node's identity in the registry group: `--advertised-url`, or one made of `--listen`.
+/// This node's identity in the registry group: `--advertised-url`, or one made of `--listen`
+/// (https with `--tls-cert`).
 fn advertised(args: &ServeArgs) -> Result<Identity, String> {
     let url = match &args.advertised_url {
         Some(url) => url.clone(),
@@ -113,7 +132,8 @@ fn advertised(args: &ServeArgs) -> Result<Identity, String> {
                 "0.0.0.0" | "[::]" | "" => hostname(),
                 host => host.to_string(),
             };
-            format!("http://{host}:{port}")
+            let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
+            format!("{scheme}://{host}:{port}")
         }
     };
     let bad = |why: &str| format!("--advertised-url {url}: {why} (expected scheme://host:port)");
@@ -140,7 +160,8 @@ fn hostname() -> String {
 }
 
 /// The per-request log line and metrics. The route is the matched pattern (bounded label
-/// values); a request no route matched is `unmatched`.
+/// values); a request no route matched is `unmatched`. The principal (a client certificate's
+/// CN) is logged when there is one.
 fn record<B>(method: &str, res: &actix_web::dev::ServiceResponse<B>, elapsed: Duration) {
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_string());
     let status = res.status().as_u16();
@@ -150,21 +171,27 @@ fn record<B>(method: &str, res: &actix_web::dev::ServiceResponse<B>, elapsed: Du
         route = %route,
         path = res.request().path(),
         status,
+        principal = res.request().conn_data::<TlsPrincipal>().map(|p| p.0.as_str()),
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         "request"
     );
 }
 
 /// `schemata health`: 0 when `GET /health/ready` on `listen` answers 200, else 1. A
-/// wildcard listen address is asked on loopback.
-pub fn health(listen: &str) -> i32 {
-    let addr = listen.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]");
-    let agent: ureq::Agent =
-        ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(5))).build().into();
-    match agent.get(&format!("http://{addr}/health/ready")).call() {
-        Ok(r) if r.status().as_u16() == 200 => 0,
-        Ok(r) => {
-            eprintln!("not ready: HTTP {}", r.status());
+/// wildcard listen address is asked on loopback. With `--tls-cert` (the server's
+/// `SCHEMATA_TLS_CERT` in a container) it asks over https and trusts exactly that
+/// certificate, not a CA: the name in it is seldom the loopback address asked. Just after a
+/// rotation, until the server has reloaded (a second), the check fails once.
+pub fn health(args: &HealthArgs) -> i32 {
+    let addr = args.listen.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]");
+    let answer = match &args.tls_cert {
+        None => health_http(&addr),
+        Some(cert) => health_https(&addr, cert, args.client_cert.as_deref().zip(args.client_key.as_deref())),
+    };
+    match answer {
+        Ok(200) => 0,
+        Ok(status) => {
+            eprintln!("not ready: HTTP {status}");
             1
         }
         Err(e) => {
@@ -172,6 +199,35 @@ pub fn health(listen: &str) -> i32 {
             1
         }
     }
+}
+
+fn health_http(addr: &str) -> Result<u16, String> {
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(5))).build().into();
+    match agent.get(&format!("http://{addr}/health/ready")).call() {
+        Ok(r) => Ok(r.status().as_u16()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// reqwest, since ureq takes no custom certificate verifier.
+fn health_https(
+    addr: &str,
+    cert: &std::path::Path,
+    client: Option<(&std::path::Path, &std::path::Path)>,
+) -> Result<u16, String> {
+    let config = tls::pinned_client_config(cert, client)?;
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .no_proxy()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .map_err(api::forward::describe)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let r = client.get(format!("https://{addr}/health/ready")).send().await.map_err(api::forward::describe)?;
+        Ok(r.status().as_u16())
+    })
 }
 
 /// The URI with empty path segments and a trailing slash removed, or `None` when it has

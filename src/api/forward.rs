@@ -15,9 +15,14 @@
 //! have happened, so it is not sent again). A forwarded request is not forwarded again: a
 //! node asked as leader that does not lead waits the same way (the sender may have learnt
 //! of its election first), then answers 50004, and the caller retries.
+//!
+//! An https:// leader is trusted when a public root or a `--tls-peer-ca` CA issued its
+//! certificate. No client certificate is sent: a leader requiring one (`--tls-client-ca`)
+//! refuses forwarded writes, so such a cluster is not supported yet.
 
 use std::future::{ready, Ready};
 use std::rc::Rc;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -184,10 +189,27 @@ fn is_write(method: &Method, path: &str) -> bool {
 
 thread_local! {
     /// One client per HTTP worker (actix runs each on its own single-threaded runtime).
-    static CLIENT: reqwest::Client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new());
+    static CLIENT: reqwest::Client = client().unwrap_or_else(|_| reqwest::Client::new());
+}
+
+/// The CAs trusted besides the public roots for an https:// leader (`--tls-peer-ca`). Set
+/// at start, before any worker makes its client.
+static PEER_CA: OnceLock<Vec<reqwest::Certificate>> = OnceLock::new();
+
+/// Trusts these CAs too for the leader's certificate. Errors when one is unusable.
+pub fn trust(certs: &[rustls::pki_types::CertificateDer<'_>]) -> Result<(), String> {
+    let certs = certs.iter().map(|c| reqwest::Certificate::from_der(c)).collect::<Result<Vec<_>, _>>();
+    let _ = PEER_CA.set(certs.map_err(|e| format!("--tls-peer-ca: {}", describe(e)))?);
+    // A certificate rustls refuses fails here, not silently in a worker.
+    client().map(drop).map_err(|e| format!("--tls-peer-ca: {}", describe(e)))
+}
+
+fn client() -> reqwest::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder().no_proxy();
+    for ca in PEER_CA.get().into_iter().flatten() {
+        builder = builder.add_root_certificate(ca.clone());
+    }
+    builder.build()
 }
 
 /// Headers that belong to one connection, not to the request (RFC 9110 §7.6.1), and the
@@ -295,7 +317,7 @@ async fn send(
 }
 
 /// A reqwest error with its causes (its own message is only "error sending request").
-fn describe(e: reqwest::Error) -> String {
+pub(crate) fn describe(e: reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(cause) = source {

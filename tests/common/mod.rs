@@ -76,6 +76,8 @@ pub struct Server {
     extra_env: Vec<(String, String)>,
     /// The Kafka arguments of a Kafka-backed server (the same topic on every start).
     kafka_args: Vec<String>,
+    /// `https` for a server given a certificate (`start_https`), else `http`.
+    scheme: &'static str,
 }
 
 /// A topic name no other server of this test run uses.
@@ -127,6 +129,32 @@ impl Server {
         server
     }
 
+    /// Starts a server serving HTTPS (`args` name its certificate files) on a fresh temporary
+    /// data directory: it is probed and asked over https with `client`, which must trust its
+    /// certificate (and present one of its own to a server that requires it).
+    pub fn start_https(args: &[&str], env: &[(&str, &str)], client: Client) -> Server {
+        let data = TempDir::new().expect("temp dir");
+        let mut server = Server::new(data.path().join("data"), Some(data));
+        server.extra_args = args.iter().map(|a| a.to_string()).collect();
+        server.extra_env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        server.scheme = "https";
+        server.client = client;
+        server.spawn();
+        server
+    }
+
+    /// `start_https` for a server backed by `topic` at `bootstrap`.
+    pub fn start_https_kafka(bootstrap: &str, topic: &str, args: &[&str], client: Client) -> Server {
+        let data = TempDir::new().expect("temp dir");
+        let mut server = Server::new(data.path().join("data"), Some(data));
+        server.kafka_args = kafka_args(bootstrap, topic);
+        server.extra_args = args.iter().map(|a| a.to_string()).collect();
+        server.scheme = "https";
+        server.client = client;
+        server.spawn();
+        server
+    }
+
     /// Starts a server on a given data directory (not removed on drop).
     pub fn start_in(dir: &Path) -> Server {
         let mut server = Server::new(dir.to_path_buf(), None);
@@ -150,6 +178,7 @@ impl Server {
                 Ok(bootstrap) if !bootstrap.is_empty() => kafka_args(&bootstrap, &fresh_topic()),
                 _ => Vec::new(),
             },
+            scheme: "http",
         }
     }
 
@@ -294,7 +323,7 @@ impl Server {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, path)
+        format!("{}://127.0.0.1:{}{}", self.scheme, self.port, path)
     }
 
     /// One request with full control: a raw body (sent as is), an optional Content-Type and
