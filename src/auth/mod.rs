@@ -5,6 +5,7 @@
 //! lives elsewhere.
 //!
 //! - [`Rules`]: one parsed file; [`Rules::verify_password`] and [`Rules::allows`].
+//! - [`AuthFile`]: the file on disk, reloaded when it changes, with a generation number.
 //!
 //! # The file (as Karapace's `karapace/core/auth.py` reads it)
 //!
@@ -47,8 +48,10 @@
 //!   Karapace, and a Karapace file means the same here. A file using `Admin` does not load in
 //!   Karapace.
 
+mod file;
 mod hash;
 mod rules;
 
+pub use file::AuthFile;
 pub use hash::Algorithm;
 pub use rules::{Operation, Resource, Rules};
