@@ -6,6 +6,7 @@
 //!
 //! - [`Rules`]: one parsed file; [`Rules::verify_password`] and [`Rules::allows`].
 //! - [`AuthFile`]: the file on disk, reloaded when it changes, with a generation number.
+//! - [`CredentialCache`]: recent successful logins, since hash verification is slow.
 //!
 //! # The file (as Karapace's `karapace/core/auth.py` reads it)
 //!
@@ -48,10 +49,12 @@
 //!   Karapace, and a Karapace file means the same here. A file using `Admin` does not load in
 //!   Karapace.
 
+mod cache;
 mod file;
 mod hash;
 mod rules;
 
+pub use cache::{CredentialCache, DEFAULT_CAPACITY, DEFAULT_TTL};
 pub use file::AuthFile;
 pub use hash::Algorithm;
 pub use rules::{Operation, Resource, Rules};
