@@ -7,6 +7,7 @@
 //! - [`Rules`]: one parsed file; [`Rules::verify_password`] and [`Rules::allows`].
 //! - [`AuthFile`]: the file on disk, reloaded when it changes, with a generation number.
 //! - [`CredentialCache`]: recent successful logins, since hash verification is slow.
+//! - [`passwd`]: `schemata passwd`, which prints a user entry for the file.
 //!
 //! # The file (as Karapace's `karapace/core/auth.py` reads it)
 //!
@@ -52,6 +53,7 @@
 mod cache;
 mod file;
 mod hash;
+pub mod passwd;
 mod rules;
 
 pub use cache::{CredentialCache, DEFAULT_CAPACITY, DEFAULT_TTL};
