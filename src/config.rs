@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::Algorithm;
 use crate::types::Level;
 
 #[derive(Debug, Parser)]
@@ -28,6 +29,33 @@ pub enum Command {
     Encode(EncodeArgs),
     /// Decode one Confluent-framed record from stdin and print its value as JSON.
     Decode(DecodeArgs),
+    /// Print a user entry for the auth file (Karapace's format), the password hashed under a
+    /// fresh random salt.
+    Passwd(PasswdArgs),
+}
+
+/// `schemata passwd`. Exit codes: 0 printed, 1 error (one line on stderr).
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+The entry goes to stdout, to be added to the \"users\" list of the auth file; it works in
+Karapace's registry_authfile too.
+
+Examples:
+  schemata passwd --username alice
+  printf '%s\\n' \"$PASSWORD\" | schemata passwd --username ci --algorithm sha512")]
+pub struct PasswdArgs {
+    /// The user's name.
+    #[arg(long, short = 'u')]
+    pub username: String,
+
+    /// Hash algorithm: scrypt, sha1, sha256 or sha512.
+    #[arg(long, short = 'a', default_value = "scrypt", value_parser = parse_algorithm)]
+    pub algorithm: Algorithm,
+
+    /// The password (for scripts: other local users can see it in the process list). Without
+    /// it, the first line of stdin is the password.
+    #[arg(long)]
+    pub password: Option<String>,
 }
 
 /// `schemata encode`. Exit codes: 0 encoded, 1 error (one line on stderr).
@@ -296,4 +324,8 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 
 fn parse_level(s: &str) -> Result<Level, String> {
     Level::parse(s).ok_or_else(|| format!("unknown compatibility level '{s}'"))
+}
+
+fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
+    Algorithm::from_name(s).ok_or_else(|| format!("unknown algorithm '{s}' (scrypt, sha1, sha256 or sha512)"))
 }

@@ -1,5 +1,5 @@
 //! The `schemata` binary: `schemata serve` (the default) runs the registry; `check`, `health`,
-//! `encode` and `decode` are client tools.
+//! `encode` and `decode` are client tools; `passwd` makes auth file entries.
 
 use std::io::IsTerminal;
 
@@ -14,6 +14,7 @@ fn main() {
         Some(Command::Health(args)) => std::process::exit(schemata::server::health(&args)),
         Some(Command::Encode(args)) => std::process::exit(schemata::codec_cli::encode(&args)),
         Some(Command::Decode(args)) => std::process::exit(schemata::codec_cli::decode(&args)),
+        Some(Command::Passwd(args)) => std::process::exit(schemata::auth::passwd::run(&args)),
         None => ServeArgs::default(),
     };
     let filter =
