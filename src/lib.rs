@@ -3,6 +3,7 @@
 //! Data flows one way: `api` (HTTP) → `registry` (the rules) → `schema` (formats) and
 //! `store` (sled + the in-memory index).
 pub mod api;
+pub mod auth;
 pub mod check;
 pub mod codec_cli;
 pub mod config;
