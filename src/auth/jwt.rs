@@ -127,7 +127,7 @@ pub enum JwtError {
     NotYetValid,
     #[error("the token's issuer is not accepted")]
     WrongIssuer,
-    #[error("the token is not meant for this service (audience)")]
+    #[error("the token's audience is not accepted")]
     WrongAudience,
     #[error("the token lacks the required '{0}' claim")]
     MissingClaim(String),
@@ -319,9 +319,16 @@ impl Inner {
         Arc::clone(&self.keys.read())
     }
 
+    /// Logs at info only when the key ids changed: a URL is re-fetched every 5 minutes.
     fn install(&self, keys: KeySet) {
-        tracing::info!("JWKS reloaded from {}: {} signing keys", self.settings.jwks, keys.keys.len());
-        *self.keys.write() = Arc::new(keys);
+        let kids = |set: &KeySet| set.keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>();
+        let mut current = self.keys.write();
+        if kids(&current) == kids(&keys) {
+            tracing::debug!("JWKS reloaded from {}: the same {} signing keys", self.settings.jwks, keys.keys.len());
+        } else {
+            tracing::info!("JWKS reloaded from {}: {} signing keys", self.settings.jwks, keys.keys.len());
+        }
+        *current = Arc::new(keys);
     }
 
     /// Re-reads the file if its mtime or length changed. A failure is logged once per change,
