@@ -8,6 +8,9 @@
 //! - [`AuthFile`]: the file on disk, reloaded when it changes, with a generation number.
 //! - [`CredentialCache`]: recent successful logins, since hash verification is slow.
 //! - [`passwd`]: `schemata passwd`, which prints a user entry for the file.
+//! - [`jwt`]: bearer tokens (OIDC JWTs) checked against the issuer's JWKS.
+//! - [`Authenticator`]: the one place that turns a request's credentials into a
+//!   [`Principal`] and answers what it may do.
 //!
 //! # The file (as Karapace's `karapace/core/auth.py` reads it)
 //!
@@ -50,12 +53,15 @@
 //!   Karapace, and a Karapace file means the same here. A file using `Admin` does not load in
 //!   Karapace.
 
+mod authenticator;
 mod cache;
 mod file;
 mod hash;
+pub mod jwt;
 pub mod passwd;
 mod rules;
 
+pub use authenticator::{Authenticator, Failure, Principal};
 pub use cache::{CredentialCache, DEFAULT_CAPACITY, DEFAULT_TTL};
 pub use file::AuthFile;
 pub use hash::Algorithm;
