@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the registry's REST API (the default command).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check that a schema change is compatible, against a registry or old files (for CI).
     Check(CheckArgs),
     /// Ask a running server whether it is ready (exit 0) or not (exit 1); for container
@@ -292,6 +292,37 @@ pub struct ServeArgs {
     /// certificate when forwarding writes to an https:// advertised URL. Read at start.
     #[arg(long, env = "SCHEMATA_TLS_PEER_CA", value_name = "FILE")]
     pub tls_peer_ca: Option<PathBuf>,
+
+    /// Users and permissions (Karapace's `registry_authfile` format): every route then needs
+    /// credentials and a permission. Re-read when it changes. Unset: no authentication.
+    #[arg(long, env = "SCHEMATA_AUTH_FILE", value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+
+    /// Also accept bearer tokens (OIDC JWTs) signed by a key of this JWKS (a file, or an
+    /// http(s) URL); needs --auth-file (permissions) and the issuer and audience below.
+    #[arg(long, env = "SCHEMATA_AUTH_JWKS", value_name = "FILE|URL", requires_all = ["auth_file", "auth_jwt_issuer", "auth_jwt_audience"])]
+    pub auth_jwks: Option<String>,
+
+    /// The one accepted `iss` of bearer tokens.
+    #[arg(long, env = "SCHEMATA_AUTH_JWT_ISSUER", value_name = "ISSUER")]
+    pub auth_jwt_issuer: Option<String>,
+
+    /// The `aud` bearer tokens must be meant for.
+    #[arg(long, env = "SCHEMATA_AUTH_JWT_AUDIENCE", value_name = "AUDIENCE")]
+    pub auth_jwt_audience: Option<String>,
+
+    /// The token claim naming the user (the name permissions are looked up under).
+    #[arg(long, env = "SCHEMATA_AUTH_JWT_USERNAME_CLAIM", default_value = "sub")]
+    pub auth_jwt_username_claim: String,
+
+    /// A token claim listing roles (e.g. `roles`, or `realm_access.roles`): each role is a
+    /// further name permissions are looked up under.
+    #[arg(long, env = "SCHEMATA_AUTH_JWT_ROLES_CLAIM")]
+    pub auth_jwt_roles_claim: Option<String>,
+
+    /// Put `/metrics` behind authentication too (health probes stay open).
+    #[arg(long, env = "SCHEMATA_METRICS_AUTH", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub metrics_auth: bool,
 }
 
 impl Default for ServeArgs {

@@ -9,7 +9,7 @@ use schemata::config::{Cli, Command, ServeArgs};
 fn main() {
     let cli = Cli::parse();
     let args = match cli.command {
-        Some(Command::Serve(args)) => args,
+        Some(Command::Serve(args)) => *args,
         Some(Command::Check(args)) => std::process::exit(schemata::check::run(&args)),
         Some(Command::Health(args)) => std::process::exit(schemata::server::health(&args)),
         Some(Command::Encode(args)) => std::process::exit(schemata::codec_cli::encode(&args)),

@@ -19,6 +19,9 @@ pub struct Metrics {
     latency: HistogramVec,
     pub registrations: IntCounter,
     compatibility_checks: IntCounterVec,
+    /// Requests refused for want of valid credentials, by reason; and refused permissions.
+    auth_failures: IntCounterVec,
+    auth_denied: IntCounter,
     subjects: IntGauge,
     schemas: IntGauge,
     versions: IntGauge,
@@ -107,12 +110,25 @@ impl Metrics {
             &["result"],
         )
         .expect("metric");
+        let auth_failures = IntCounterVec::new(
+            Opts::new(
+                "schemata_auth_failures_total",
+                "Requests answered 401, by reason (missing, malformed, bad_password, bad_token)",
+            ),
+            &["reason"],
+        )
+        .expect("metric");
+        let auth_denied =
+            IntCounter::new("schemata_auth_denied_total", "Requests answered 403 (authenticated, not allowed)")
+                .expect("metric");
         let gauge = |name: &str, help: &str| IntGauge::new(name, help).expect("metric");
         let m = Metrics {
             requests,
             latency,
             registrations,
             compatibility_checks,
+            auth_failures,
+            auth_denied,
             subjects: gauge("schemata_subjects", "Subjects with at least one live version"),
             schemas: gauge("schemata_schemas", "Distinct schemas (ids) stored"),
             versions: gauge("schemata_versions", "Live subject versions"),
@@ -120,8 +136,10 @@ impl Metrics {
             registry,
             kafka: KafkaMetrics::new(),
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 8] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
             Box::new(m.requests.clone()),
+            Box::new(m.auth_failures.clone()),
+            Box::new(m.auth_denied.clone()),
             Box::new(m.latency.clone()),
             Box::new(m.registrations.clone()),
             Box::new(m.compatibility_checks.clone()),
@@ -142,6 +160,16 @@ impl Metrics {
 
     /// Records one answered request. `route` is the matched pattern, never the raw path, so
     /// the label set stays bounded whatever clients send.
+    /// A request answered 401; `reason` is one of a few fixed labels.
+    pub fn auth_failure(&self, reason: &str) {
+        self.auth_failures.with_label_values(&[reason]).inc();
+    }
+
+    /// A request answered 403.
+    pub fn auth_denied(&self) {
+        self.auth_denied.inc();
+    }
+
     pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let status = status.to_string();
         let labels = [method, route, status.as_str()];

@@ -10,6 +10,8 @@ use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
 
 use crate::api;
+use crate::auth::jwt::{JwksSource, JwtSettings, JwtVerifier};
+use crate::auth::{AuthFile, Authenticator};
 use crate::config::{HealthArgs, ServeArgs};
 use crate::registry::{Registry, Settings};
 use crate::store::kafka::election::Identity;
@@ -27,6 +29,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(ca) = &args.tls_peer_ca {
         api::forward::trust(&tls::load_certs("--tls-peer-ca", ca)?)?;
     }
+    let auth = authenticator(&args)?;
+    let metrics_auth = args.metrics_auth;
     let store = match &args.kafka_bootstrap {
         None => Arc::new(Store::open(&args.data_dir).map_err(|e| e.to_string())?),
         Some(bootstrap) => {
@@ -53,6 +57,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             // Writes on a follower go to the leader (inside: too-large bodies become 42209).
             .wrap(api::forward::Forward)
             .wrap(ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, api::too_large))
+            // Who calls and what they may do, before anything is forwarded or done.
+            .wrap(api::guard::Guard::new(auth.clone(), metrics_auth))
             // Outermost but for path normalization: sees every answer, errors included.
             .wrap_fn(|req, srv| {
                 let started = Instant::now();
@@ -99,6 +105,37 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     registry.store().flush().map_err(|e| format!("flushing the store on shutdown: {e}"))?;
     tracing::info!("schemata stopped");
     served
+}
+
+/// The authenticator `--auth-file` (and `--auth-jwks`) ask for; `None` without them.
+fn authenticator(args: &ServeArgs) -> Result<Option<Arc<Authenticator>>, String> {
+    let Some(path) = &args.auth_file else {
+        return Ok(None);
+    };
+    let file = AuthFile::open(path).map_err(|e| format!("--auth-file {}: {e}", path.display()))?;
+    let jwt = match &args.auth_jwks {
+        None => None,
+        Some(source) => {
+            let jwks = if source.starts_with("http://") || source.starts_with("https://") {
+                JwksSource::Url(source.clone())
+            } else {
+                JwksSource::File(source.into())
+            };
+            // clap requires both with --auth-jwks.
+            let issuer = args.auth_jwt_issuer.clone().unwrap_or_default();
+            let audience = args.auth_jwt_audience.clone().unwrap_or_default();
+            let mut settings = JwtSettings::new(jwks, issuer, audience);
+            settings.username_claim = args.auth_jwt_username_claim.clone();
+            settings.roles_claim = args.auth_jwt_roles_claim.clone();
+            Some(JwtVerifier::new(settings).map_err(|e| format!("--auth-jwks {source}: {e}"))?)
+        }
+    };
+    tracing::info!(
+        auth_file = %path.display(),
+        bearer_tokens = jwt.is_some(),
+        "authentication required on every route but the health probes"
+    );
+    Ok(Some(Authenticator::new(file, jwt)))
 }
 
 /// How the node takes part in leader election. The election speaks the Kafka protocol over

@@ -5,6 +5,7 @@
 
 use actix_web::{web, HttpRequest};
 
+use super::guard::Caller;
 use super::{reply, resource, ApiResult, Params, Reg};
 use crate::registry::contexts::{qualify, url_context, DEFAULT_CONTEXT};
 use crate::registry::error::RegistryError;
@@ -51,7 +52,9 @@ pub fn prefix_param(req: &HttpRequest, p: &Params) -> Result<Option<String>, Reg
 
 async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
-    let contexts = reg.list_contexts(p.get("contextPrefix"));
+    let caller = Caller::of(&req);
+    let readable = |s: &str| caller.may_read(s);
+    let contexts = reg.list_contexts(p.get("contextPrefix"), caller.restricted().then_some(&readable));
     reply(&req, &p.page(contexts, usize::MAX)?)
 }
 

@@ -2,11 +2,13 @@
 //! answer in Confluent's shapes. Content negotiation, body decoding and error rendering live
 //! here once, so every endpoint behaves the same way.
 
+mod access;
 mod body;
 mod compatibility;
 mod config;
 mod contexts;
 pub mod forward;
+pub mod guard;
 mod ops;
 mod render;
 mod root;

@@ -3,6 +3,7 @@
 use actix_web::{web, HttpRequest};
 use serde_json::json;
 
+use super::guard::Caller;
 use super::{contexts, render, reply, reply_raw, resource, ApiResult, Params, Reg};
 use crate::registry::error::RegistryError;
 use crate::registry::schemas::SchemaFilter;
@@ -34,9 +35,17 @@ async fn by_guid(req: HttpRequest, reg: Reg) -> ApiResult {
 }
 
 async fn guid_ids(req: HttpRequest, reg: Reg) -> ApiResult {
+    let caller = Caller::of(&req);
+    let readable = |id: u32| {
+        !caller.restricted()
+            || reg
+                .id_subjects(i64::from(id), None, true)
+                .is_ok_and(|subjects| subjects.iter().any(|s| caller.may_read(s)))
+    };
     let ids: Vec<_> = reg
         .guid_ids(req.match_info().get("guid").unwrap_or_default())?
         .into_iter()
+        .filter(|(_, id)| readable(*id))
         .map(|(context, id)| json!({ "context": context, "id": id }))
         .collect();
     reply(&req, &ids)
@@ -44,15 +53,19 @@ async fn guid_ids(req: HttpRequest, reg: Reg) -> ApiResult {
 
 async fn id_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
-    let subjects = reg.id_subjects(id(&req)?, contexts::subject_param(&req, &p)?.as_deref(), p.flag("deleted"))?;
+    let caller = Caller::of(&req);
+    let mut subjects = reg.id_subjects(id(&req)?, contexts::subject_param(&req, &p)?.as_deref(), p.flag("deleted"))?;
+    subjects.retain(|s| caller.may_read(s));
     reply(&req, &p.page(subjects, usize::MAX)?)
 }
 
 async fn id_versions(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
+    let caller = Caller::of(&req);
     let versions: Vec<_> = reg
         .id_versions(id(&req)?, contexts::subject_param(&req, &p)?.as_deref(), p.flag("deleted"))?
         .into_iter()
+        .filter(|(subject, _)| caller.may_read(subject))
         .map(|(subject, version)| json!({ "subject": subject, "version": version }))
         .collect();
     reply(&req, &p.page(versions, usize::MAX)?)
@@ -60,6 +73,7 @@ async fn id_versions(req: HttpRequest, reg: Reg) -> ApiResult {
 
 async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
+    let caller = Caller::of(&req);
     let filter = SchemaFilter {
         subject_prefix: contexts::prefix_param(&req, &p)?,
         deleted: p.flag("deleted"),
@@ -69,7 +83,7 @@ async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
     let aliases = if p.flag("aliases") { reg.aliases() } else { Default::default() };
     // Paged as it is built: a page of 100 out of 100k builds and renders 100 entities.
     let schemas: Vec<_> = reg
-        .list_schemas(&filter, p.range(1000)?)
+        .list_schemas(&filter, p.range(1000)?, &|s| caller.may_read(s))
         .iter()
         .map(|sv| {
             let mut entry = render::subject_version(sv);

@@ -3,6 +3,7 @@
 use actix_web::{web, HttpRequest};
 use serde_json::json;
 
+use super::guard::Caller;
 use super::{body, contexts, render, reply, reply_raw, resource, ApiResult, Params, Reg};
 use crate::registry::error::RegistryError;
 use crate::registry::parse_version;
@@ -38,8 +39,9 @@ pub async fn blocking<T: Send + 'static>(
 
 async fn list_subjects(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
-    let subjects =
-        reg.list_subjects(contexts::prefix_param(&req, &p)?.as_deref(), visibility(&p), p.range(usize::MAX)?);
+    let caller = Caller::of(&req);
+    let prefix = contexts::prefix_param(&req, &p)?;
+    let subjects = reg.list_subjects(prefix.as_deref(), visibility(&p), p.range(usize::MAX)?, &|s| caller.may_read(s));
     reply(&req, &subjects)
 }
 

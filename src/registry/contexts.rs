@@ -8,7 +8,7 @@
 //! in a context only when a subject of that context uses it.
 
 use super::error::{RegistryError, Result};
-use super::{Registry, SubjectVersion};
+use super::{Readable, Registry, SubjectVersion};
 use crate::store::Index;
 use crate::types::Scope;
 pub use crate::types::{context_of, DEFAULT_CONTEXT};
@@ -71,12 +71,18 @@ fn id_in_context(idx: &Index, id: u32, context: &str) -> bool {
 impl Registry {
     /// GET /contexts: the default context first, then every context that ever held a
     /// subject, sorted, filtered by `prefix`.
-    pub fn list_contexts(&self, prefix: Option<&str>) -> Vec<String> {
+    /// The contexts, all of them, or (`readable` given) those holding a subject the caller
+    /// may read.
+    pub fn list_contexts(&self, prefix: Option<&str>, readable: Option<Readable<'_>>) -> Vec<String> {
         let idx = self.store.read();
         let prefix = prefix.unwrap_or("");
+        let shown = |c: &String| match readable {
+            None => true,
+            Some(readable) => idx.subjects.keys().any(|s| context_of(s) == c && readable(s)),
+        };
         std::iter::once(DEFAULT_CONTEXT.to_string())
             .chain(idx.contexts.iter().filter(|c| c.as_str() != DEFAULT_CONTEXT).cloned())
-            .filter(|c| c.starts_with(prefix))
+            .filter(|c| c.starts_with(prefix) && shown(c))
             .collect()
     }
 

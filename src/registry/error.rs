@@ -80,6 +80,13 @@ pub enum RegistryError {
     /// A follower could not reach the leader (Confluent's 50003).
     #[error("Error while forwarding the request to the leader: {0}")]
     Forwarding(String),
+    /// No valid credentials (401, with a `WWW-Authenticate` challenge). Says nothing of why,
+    /// so that it never hints whether a user exists.
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// Authenticated, but not allowed (Confluent's 40301), naming the operation and resource.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("Internal Server Error")]
     Internal,
 }
@@ -116,6 +123,8 @@ impl RegistryError {
             StoreTimeout(_) => 50002,
             Forwarding(_) => 50003,
             LeaderNotKnown(_) => 50004,
+            Unauthorized => 401,
+            Forbidden(_) => 40301,
             Internal => 500,
         }
     }

@@ -42,6 +42,10 @@ pub struct Registry {
     settings: Settings,
 }
 
+/// Which subjects a listing may show (the caller's read permission; `&|_| true` without
+/// authentication). Listings filter before they page, so a page is full of visible entries.
+pub type Readable<'a> = &'a dyn Fn(&str) -> bool;
+
 /// Which slice of a listing to return: `offset` items skipped, at most `limit` kept.
 #[derive(Clone, Copy, Debug)]
 pub struct Page {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::contexts::{context_of, DEFAULT_CONTEXT};
 use super::error::{RegistryError, Result};
-use super::{Page, Registry, SubjectVersion};
+use super::{Page, Readable, Registry, SubjectVersion};
 use crate::store::StoredSchema;
 use crate::types::parse_guid;
 
@@ -90,12 +90,13 @@ impl Registry {
     }
 
     /// GET /schemas: versions ordered by subject then version.
-    pub fn list_schemas(&self, filter: &SchemaFilter, page: Page) -> Vec<SubjectVersion> {
+    pub fn list_schemas(&self, filter: &SchemaFilter, page: Page, readable: Readable<'_>) -> Vec<SubjectVersion> {
         let idx = self.store.read();
         let prefix = filter.subject_prefix.as_deref().unwrap_or("");
         idx.subjects
             .range(prefix.to_string()..)
             .take_while(|(s, _)| s.starts_with(prefix))
+            .filter(|(s, _)| readable(s))
             .flat_map(|(subject, versions)| {
                 let mut visible = versions.iter().filter(|(_, s)| filter.deleted || !s.deleted);
                 let chosen: Vec<_> =

@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use super::contexts::{context_of, is_context_scope};
 use super::error::{RegistryError, Result};
-use super::{input_type, metadata, reference_texts, valid_subject, Page, Registry, SchemaInput, SubjectVersion};
+use super::{
+    input_type, metadata, reference_texts, valid_subject, Page, Readable, Registry, SchemaInput, SubjectVersion,
+};
 use crate::schema::{ParseError, ParseOptions, ParsedSchema, SchemaRef};
 use crate::store::{index::identity, Change, Index, Pending, Planned};
 use crate::types::{Mode, Reference, SchemaRecord, Scope, VersionState};
@@ -374,13 +376,19 @@ impl Registry {
     }
 
     /// GET /subjects.
-    pub fn list_subjects(&self, prefix: Option<&str>, visible: Visibility, page: Page) -> Vec<String> {
+    pub fn list_subjects(
+        &self,
+        prefix: Option<&str>,
+        visible: Visibility,
+        page: Page,
+        readable: Readable<'_>,
+    ) -> Vec<String> {
         let idx = self.store.read();
         let prefix = prefix.filter(|p| *p != ":*:").unwrap_or("");
         idx.subjects
             .range(prefix.to_string()..)
             .take_while(|(s, _)| s.starts_with(prefix))
-            .filter(|(_, vs)| vs.values().any(|s| visible.shows(s)))
+            .filter(|(s, vs)| vs.values().any(|s| visible.shows(s)) && readable(s))
             .skip(page.offset)
             .take(page.limit)
             .map(|(s, _)| s.clone())
