@@ -213,8 +213,9 @@ impl Server {
 
     fn spawn(&mut self) {
         let stderr_path = self.spawn_process();
-        // A Kafka-backed server answers before it has read its topic: wait for readiness.
-        let probe = if self.kafka_backed() { "/health/ready" } else { "/" };
+        // Readiness: a Kafka-backed server answers before it has read its topic, and the
+        // probe needs no credentials even when the server asks for them.
+        let probe = "/health/ready";
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
