@@ -12,7 +12,6 @@ use std::sync::Arc;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::Method;
 use actix_web::{Error, HttpMessage, HttpRequest};
 use futures_util::future::{Either, LocalBoxFuture, MapOk, TryFutureExt};
 
@@ -146,7 +145,8 @@ where
                 METRICS.auth_denied();
                 return Ok(req.error_response(denied).map_into_right_body());
             }
-            let write = req.method() != Method::GET && req.method() != Method::HEAD;
+            // Lookups and checks are POSTs too, but read.
+            let write = matches!(needs, Needs::Subject(_, Operation::Write) | Needs::Config(Operation::Write));
             let (method, path) = (req.method().clone(), req.path().to_string());
             let name = principal.name.clone();
             req.extensions_mut().insert(Caller(Some(Arc::new(Known { principal, auth }))));

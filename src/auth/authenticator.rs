@@ -26,7 +26,8 @@ pub struct Principal {
 pub enum Failure {
     /// No credentials at all.
     Missing,
-    /// An `Authorization` header that is neither well-formed Basic nor Bearer.
+    /// An `Authorization` header that is neither well-formed Basic (base64 of `user:password`)
+    /// nor Bearer.
     Malformed,
     /// A wrong user or password.
     BadPassword,
@@ -118,7 +119,9 @@ fn starts_with_ignore_case(header: &[u8], prefix: &[u8]) -> bool {
 /// `user:password` from the base64 of a Basic header.
 fn basic(encoded: &[u8]) -> Option<(String, String)> {
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim_ascii()).ok()?;
-    let text = String::from_utf8(decoded).ok()?;
+    // UTF-8, as the challenge asks (Confluent's clients send it); else Latin-1, as `requests`
+    // and curl send non-ASCII bytes and Karapace (aiohttp) reads them.
+    let text = String::from_utf8(decoded).unwrap_or_else(|e| e.into_bytes().iter().map(|&b| char::from(b)).collect());
     let (user, password) = text.split_once(':')?;
     Some((user.to_string(), password.to_string()))
 }

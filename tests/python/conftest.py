@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -162,14 +163,15 @@ class KafkaNode:
         return log_tail(self.log, chars)
 
 
-def wait_until_ready(process: subprocess.Popen, url: str, log: Path) -> None:
+def wait_until_ready(process: subprocess.Popen, url: str, log: Path, context: ssl.SSLContext | None = None) -> None:
+    """Waits until ``/health/ready`` answers 200 (over https with ``context``)."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     last = "no answer"
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"schemata exited with {process.returncode} on startup:\n{log_tail(log)}")
         try:
-            with urllib.request.urlopen(url + "/health/ready", timeout=2) as reply:
+            with urllib.request.urlopen(url + "/health/ready", timeout=2, context=context) as reply:
                 if reply.status == 200:
                     return
                 last = f"{reply.status} {reply.read()[:500]!r}"

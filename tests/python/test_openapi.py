@@ -45,9 +45,10 @@ def fresh_server(tmp_path: Path):
         stop(process)
 
 
-def seed_data(url: str) -> None:
+def seed_data(url: str, headers: dict[str, str] | None = None) -> None:
     """Registers what the spec's examples name (subject `users-value`, schema id 1, a
-    reference), so generated requests reach stored data and not only 404s."""
+    reference), so generated requests reach stored data and not only 404s; ``headers``
+    carry credentials when the server asks for them."""
     address = '{"type":"record","name":"Address","namespace":"ex","fields":[{"name":"city","type":"string"}]}'
     user = '{"type":"record","name":"User","namespace":"ex","fields":[{"name":"home","type":"ex.Address"}]}'
     bodies = [
@@ -55,29 +56,34 @@ def seed_data(url: str) -> None:
         ("users-value", {"schema": user, "references": [{"name": "ex.Address", "subject": "address-value", "version": 1}]}),
     ]
     for subject, body in bodies:
-        reply = requests.post(f"{url}/subjects/{subject}/versions", json=body, timeout=10)
+        reply = requests.post(f"{url}/subjects/{subject}/versions", json=body, timeout=10, headers=headers)
         assert reply.status_code == 200, reply.text
 
 
-def test_schemathesis_finds_nothing(fresh_server: str, tmp_path: Path) -> None:
-    report = tmp_path / "report.json"
+def run_schemathesis(
+    url: str, workdir: Path, extra: tuple[str, ...] = (), label: str = "", max_examples: int = MAX_EXAMPLES
+) -> dict:
+    """Runs schemathesis against ``url`` with the project's checks and asserts it found
+    nothing; returns its JSON report. ``extra`` adds arguments (e.g. a header)."""
+    report = workdir / "report.json"
     st = Path(sys.executable).with_name("st")
     command = [
         str(st), "run", str(SPEC),
-        "--url", fresh_server,
+        "--url", url,
+        *extra,
         "--checks", CHECKS,
-        "--max-examples", str(MAX_EXAMPLES),
+        "--max-examples", str(max_examples),
         "--seed", os.environ.get("SCHEMATHESIS_SEED", "1"),
         "--workers", "1",
         "--no-shrink",
         "--request-timeout", "10",
         "--report", "json", "--report-json-path", str(report),
     ]  # fmt: skip
-    run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=TIME_LIMIT_SECONDS)
+    run = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=TIME_LIMIT_SECONDS)
     assert report.is_file(), f"schemathesis wrote no report:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}"
     result = json.loads(report.read_text())
     generated = result["test_cases"]["generated"]
-    print(f"schemathesis {result['schemathesis_version']}: {generated} test cases, "
+    print(f"schemathesis {result['schemathesis_version']}{label}: {generated} test cases, "
           f"{len(result['failures'])} failures, {len(result['errors'])} errors")  # fmt: skip
     sections = [run.stdout.find(title) for title in ("ERRORS", "FAILURES") if title in run.stdout]
     details = run.stdout[min(sections, default=-12000) :][:20000]
@@ -85,3 +91,8 @@ def test_schemathesis_finds_nothing(fresh_server: str, tmp_path: Path) -> None:
     assert result["complete"], result["stop_reason"]
     assert generated >= MIN_CASES, f"only {generated} test cases generated"
     assert result["operations"]["tested"] == result["operations"]["total"], result["operations"]
+    return result
+
+
+def test_schemathesis_finds_nothing(fresh_server: str, tmp_path: Path) -> None:
+    run_schemathesis(fresh_server, tmp_path)
