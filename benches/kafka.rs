@@ -158,16 +158,8 @@ fn cluster(
     println!();
     println!("cluster: leader and follower on {topic}; filled through the follower in {:.1} s", filled.as_secs_f64());
 
-    let get = move |_: usize, c: &mut Conn, r: &mut Rng, _: usize| {
-        c.request("GET", &format!("/schemas/ids/{}", 1 + r.below(n)), None).expect("get").0
-    };
-    let fresh = |base: usize| {
-        move |client: usize, c: &mut Conn, _: &mut Rng, i: usize| {
-            let k = base + client * 10_000_000 + i;
-            let path = format!("/subjects/s{}/versions", k % m);
-            c.request("POST", &path, Some(&schema_body(&bench_schema(k)))).expect("post").0
-        }
-    };
+    let get = get_by_id(n);
+    let fresh = |base: usize| register_new(base, m);
     let get_sled = run_load(&sled_addr, clients, secs, get);
     let get_follower = run_load(&follower, clients, secs, get);
     let get_sled2 = run_load(&sled_addr, clients, secs, get);
@@ -197,19 +189,16 @@ fn cluster(
         std::thread::sleep(Duration::from_millis(20));
     };
 
-    println!("{:<40} {:>10} {:>9} {:>9}", "", "req/s", "p50 ms", "p99 ms");
-    let line = |name: &str, f: &Figures| {
-        println!("{:<40} {:>10.0} {:>9.2} {:>9.2}", name, f.per_sec, f.p50_us as f64 / 1000.0, f.p99_us as f64 / 1000.0)
-    };
-    line("get by id, sled node", &get_sled);
-    line("get by id, kafka follower", &get_follower);
-    line("get by id, sled node (again)", &get_sled2);
-    line("get by id, kafka follower (again)", &get_follower2);
-    line(&format!("register new, {clients} clients, leader"), &new_leader);
-    line(&format!("register new, {clients} clients, follower"), &new_follower);
-    line("register new, 1 client, leader", &new1_leader);
-    line("register new, 1 client, follower", &new1_follower);
-    let best = |a: &Figures, b: &Figures| a.per_sec.max(b.per_sec);
+    table(&[
+        ("get by id, sled node".into(), &get_sled),
+        ("get by id, kafka follower".into(), &get_follower),
+        ("get by id, sled node (again)".into(), &get_sled2),
+        ("get by id, kafka follower (again)".into(), &get_follower2),
+        (format!("register new, {clients} clients, leader"), &new_leader),
+        (format!("register new, {clients} clients, follower"), &new_follower),
+        ("register new, 1 client, leader".into(), &new1_leader),
+        ("register new, 1 client, follower".into(), &new1_follower),
+    ]);
     println!();
     println!(
         "get by id follower / sled: {:.2}x (best of two runs each)",
@@ -244,16 +233,8 @@ fn load_phases(
     let fill_kafka = fill(&kafka_addr, n, m);
     println!("filled with 64 writers: sled {:.1} s, kafka {:.1} s", fill_sled.as_secs_f64(), fill_kafka.as_secs_f64());
 
-    let get = move |_: usize, c: &mut Conn, r: &mut Rng, _: usize| {
-        c.request("GET", &format!("/schemas/ids/{}", 1 + r.below(n)), None).expect("get").0
-    };
-    let fresh = |base: usize| {
-        move |client: usize, c: &mut Conn, _: &mut Rng, i: usize| {
-            let k = base + client * 10_000_000 + i;
-            let path = format!("/subjects/s{}/versions", k % m);
-            c.request("POST", &path, Some(&schema_body(&bench_schema(k)))).expect("post").0
-        }
-    };
+    let get = get_by_id(n);
+    let fresh = |base: usize| register_new(base, m);
     // Alternate the two nodes so that drift of the shared machine hits both alike.
     let get_sled = run_load(&sled_addr, clients, secs, get);
     let get_kafka = run_load(&kafka_addr, clients, secs, get);
@@ -267,19 +248,16 @@ fn load_phases(
     drop(kafka);
 
     println!();
-    println!("{:<32} {:>10} {:>9} {:>9}", "", "req/s", "p50 ms", "p99 ms");
-    let line = |name: &str, f: &Figures| {
-        println!("{:<32} {:>10.0} {:>9.2} {:>9.2}", name, f.per_sec, f.p50_us as f64 / 1000.0, f.p99_us as f64 / 1000.0)
-    };
-    line("get by id, sled", &get_sled);
-    line("get by id, kafka", &get_kafka);
-    line("get by id, sled (again)", &get_sled2);
-    line("get by id, kafka (again)", &get_kafka2);
-    line(&format!("register new, {clients} clients, sled"), &new_sled);
-    line(&format!("register new, {clients} clients, kafka"), &new_kafka);
-    line("register new, 1 client, sled", &new1_sled);
-    line("register new, 1 client, kafka", &new1_kafka);
-    let best = |a: &Figures, b: &Figures| a.per_sec.max(b.per_sec);
+    table(&[
+        ("get by id, sled".into(), &get_sled),
+        ("get by id, kafka".into(), &get_kafka),
+        ("get by id, sled (again)".into(), &get_sled2),
+        ("get by id, kafka (again)".into(), &get_kafka2),
+        (format!("register new, {clients} clients, sled"), &new_sled),
+        (format!("register new, {clients} clients, kafka"), &new_kafka),
+        ("register new, 1 client, sled".into(), &new1_sled),
+        ("register new, 1 client, kafka".into(), &new1_kafka),
+    ]);
     println!();
     println!(
         "get by id kafka / sled: {:.2}x (best of two runs each)",
@@ -315,4 +293,38 @@ fn catch_up(schemata: &str, broker_addr: &str, parent: &std::path::Path, records
     let restart = wait_ready(&addr, "/health/ready", &mut node.0, t);
     println!("restart from the local cache with {records} schemas: {:.2} s (ready)", restart.as_secs_f64());
     println!("RSS after catch-up: {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
+}
+
+/// Random get-by-id among the first `n` ids.
+fn get_by_id(n: usize) -> impl Fn(usize, &mut Conn, &mut Rng, usize) -> u16 + Send + Sync + Copy + 'static {
+    move |_, c, r, _| c.request("GET", &format!("/schemas/ids/{}", 1 + r.below(n)), None).expect("get").0
+}
+
+/// A new schema per request, over `m` subjects; `base` keeps phases apart.
+fn register_new(base: usize, m: usize) -> impl Fn(usize, &mut Conn, &mut Rng, usize) -> u16 + Send + Sync + 'static {
+    move |client, c, _, i| {
+        let k = base + client * 10_000_000 + i;
+        let path = format!("/subjects/s{}/versions", k % m);
+        c.request("POST", &path, Some(&schema_body(&bench_schema(k)))).expect("post").0
+    }
+}
+
+/// Throughput and latency of named phases, one line each.
+fn table(rows: &[(String, &Figures)]) {
+    println!("{:<40} {:>10} {:>9} {:>9}", "", "req/s", "p50 ms", "p99 ms");
+    for (name, f) in rows {
+        println!(
+            "{:<40} {:>10.0} {:>9.2} {:>9.2}",
+            name,
+            f.per_sec,
+            f.p50_us as f64 / 1000.0,
+            f.p99_us as f64 / 1000.0
+        );
+    }
+    println!();
+}
+
+/// The better throughput of two runs of one phase.
+fn best(a: &Figures, b: &Figures) -> f64 {
+    a.per_sec.max(b.per_sec)
 }

@@ -103,14 +103,13 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let needs = access::needs(req.method(), req.path(), self.metrics_protected);
-        let auth = match (&self.auth, &needs) {
-            (Some(auth), needs) if *needs != Needs::Open => auth.clone(),
-            _ => {
-                let left: fn(ServiceResponse<B>) -> Self::Response = ServiceResponse::map_into_left_body;
-                return Either::Left(self.service.call(req).map_ok(left));
-            }
+        // Without authentication (the default) nothing is looked at: this runs on every request.
+        let needs = self.auth.as_ref().map(|_| access::needs(req.method(), req.path(), self.metrics_protected));
+        let (Some(auth), Some(needs)) = (&self.auth, needs.filter(|n| *n != Needs::Open)) else {
+            let left: fn(ServiceResponse<B>) -> Self::Response = ServiceResponse::map_into_left_body;
+            return Either::Left(self.service.call(req).map_ok(left));
         };
+        let auth = auth.clone();
         let service = self.service.clone();
         Either::Right(Box::pin(async move {
             let authorization = req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes().to_vec());
