@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use serde_json::{json, Value};
+use schemata_codec::client::{self, Reference, Schema};
+use schemata_codec::Error;
 
 use crate::config::CheckArgs;
 use crate::registry::compat::{judge, read_at_level};
@@ -21,9 +20,6 @@ use crate::types::Level;
 pub const COMPATIBLE: i32 = 0;
 pub const INCOMPATIBLE: i32 = 1;
 pub const ERROR: i32 = 2;
-
-/// Depth bound on reference chains fetched from a registry (cycles, runaway data).
-const MAX_REFERENCE_DEPTH: usize = 32;
 
 /// Runs the command, prints its report, and returns the exit code.
 pub fn run(args: &CheckArgs) -> i32 {
@@ -327,52 +323,6 @@ fn load_git(reference: &str, new_path: &Path) -> Result<Side, String> {
 
 // ---------------------------------------------------------------- online
 
-/// A blocking registry client for the command line tools (`check`, `encode`, `decode`).
-pub(crate) struct Client {
-    agent: ureq::Agent,
-    base: String,
-}
-
-impl Client {
-    pub(crate) fn new(base: &str, timeout: Duration) -> Client {
-        let agent =
-            ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into();
-        Client { agent, base: base.trim_end_matches('/').to_string() }
-    }
-
-    /// Status and JSON body; a transport failure is an error fit to print.
-    pub(crate) fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
-        let url = format!("{}{path}", self.base);
-        let result = match body {
-            Some(b) => self
-                .agent
-                .post(&url)
-                .header("Content-Type", "application/vnd.schemaregistry.v1+json")
-                .send(b.to_string()),
-            None => self.agent.get(&url).call(),
-        };
-        let mut response = result.map_err(|e| format!("{method} {url}: {e}"))?;
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().map_err(|e| format!("{method} {url}: {e}"))?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
-    }
-
-    /// A 200 answer's body, or the registry's error as a message.
-    pub(crate) fn ok(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
-        match self.call(method, path, body)? {
-            (200, v) => Ok(v),
-            (status, v) => Err(format!(
-                "{method} {path}: HTTP {status}: {}",
-                v.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| v.to_string())
-            )),
-        }
-    }
-}
-
-pub(crate) fn enc(s: &str) -> String {
-    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
-}
-
 fn online(args: &CheckArgs, url: &str) -> Result<bool, String> {
     let subject = args.subject.as_deref().ok_or("--registry needs --subject")?;
     let path = args.file.as_deref().ok_or("give the schema file to check")?;
@@ -382,13 +332,13 @@ fn online(args: &CheckArgs, url: &str) -> Result<bool, String> {
     let ty = schema_type(args, path)?;
     let (side, targets) = load_disk(path)?;
     let new = parse_in(&side, &targets[0], ty, true)?;
-    let client = Client::new(url, Duration::from_secs(args.timeout_secs));
+    let client = args.connection.connect(url)?;
     let label = format!("{} against subject {subject}", path.display());
 
-    let versions = match client.call("GET", &format!("/subjects/{}/versions", enc(subject)), None)? {
-        (200, v) => v.as_array().map(|a| a.iter().filter_map(Value::as_u64).collect::<Vec<_>>()).unwrap_or_default(),
-        (404, v) if v.get("error_code").and_then(Value::as_i64) == Some(40401) => vec![],
-        (status, v) => return Err(format!("GET /subjects/{subject}/versions: HTTP {status}: {v}")),
+    let versions = match client.versions(subject) {
+        Ok(v) => v,
+        Err(Error::Registry { error_code: 40401, .. }) => vec![],
+        Err(e) => return Err(format!("versions of {subject}: {e}")),
     };
     if versions.is_empty() {
         if args.require_subject {
@@ -399,92 +349,65 @@ fn online(args: &CheckArgs, url: &str) -> Result<bool, String> {
     }
 
     let Some(level) = args.level else {
-        let mut body = json!({ "schema": side[&targets[0]], "schemaType": ty.as_str() });
-        if !args.references.is_empty() {
-            body["references"] = Value::Array(args.references.iter().map(reference_json).collect::<Result<_, _>>()?);
-        }
+        let schema = Schema {
+            schema_type: codec_type(ty),
+            text: side[&targets[0]].clone(),
+            references: args.references.iter().map(|r| parse_reference(r)).collect::<Result<_, _>>()?,
+        };
         // Without verbose, a schema the registry cannot parse is a 422 (an error, exit 2);
         // with it, it would come back as an "incompatible" verdict. Reasons are asked after.
-        let path = format!("/compatibility/subjects/{}/versions", enc(subject));
-        let plain = client.ok("POST", &path, Some(&body))?;
-        if plain.get("is_compatible").and_then(Value::as_bool) == Some(true) {
+        let ask = |verbose| {
+            client.compatibility(subject, None, &schema, verbose).map_err(|e| format!("checking {label}: {e}"))
+        };
+        if ask(false)?.is_compatible {
             report(&label, &[]);
             return Ok(true);
         }
-        let verdict = client.ok("POST", &format!("{path}?verbose=true"), Some(&body))?;
-        let messages: Vec<String> = verdict
-            .get("messages")
-            .and_then(Value::as_array)
-            .map(|m| m.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect())
-            .unwrap_or_default();
-        let compatible =
-            verdict.get("is_compatible").and_then(Value::as_bool).ok_or("registry answered without is_compatible")?;
-        if compatible {
+        let verdict = ask(true)?;
+        if verdict.is_compatible {
             report(&label, &[]);
-        } else if messages.is_empty() {
+        } else if verdict.messages.is_empty() {
             println!("{label}: INCOMPATIBLE (the registry gave no reasons)");
         } else {
-            report(&label, &messages);
+            report(&label, &verdict.messages);
         }
-        return Ok(compatible);
+        return Ok(verdict.is_compatible);
     };
 
     // --level: the registry only judges at the subject's level, so fetch and judge here.
-    let newest_first: Vec<u64> = versions.into_iter().rev().collect();
+    let newest_first: Vec<u64> = versions.into_iter().rev().filter_map(|v| u64::try_from(v).ok()).collect();
     let mut old = Vec::new();
     for v in read_at_level(newest_first, level) {
-        let (stored_type, text, refs) = fetch_version(&client, subject, &v.to_string(), 0)?;
-        if stored_type != ty {
-            return Err(format!("version {v} of {subject} is {}, the file {}", stored_type.as_str(), ty.as_str()));
+        let what = |e: schemata_codec::Error| format!("version {v} of {subject}: {e}");
+        let stored = client.version(subject, v as i32).map_err(what)?;
+        if stored.schema_type != codec_type(ty) {
+            let stored_type = stored.schema_type.as_str();
+            return Err(format!("version {v} of {subject} is {stored_type}, the file {}", ty.as_str()));
         }
-        let refs: Vec<SchemaRef> = refs.iter().map(|(name, text)| SchemaRef { name, text }).collect();
-        let parsed = ParsedSchema::parse(ty, &text, &refs, ParseOptions::default())
+        let texts = client.reference_texts(&stored).map_err(what)?;
+        let refs: Vec<SchemaRef> = texts.iter().map(|(name, text)| SchemaRef { name, text }).collect();
+        let parsed = ParsedSchema::parse(ty, &stored.text, &refs, ParseOptions::default())
             .map_err(|e| format!("version {v} of {subject} cannot be parsed here: {e}"))?;
-        old.push((v as u32, Arc::new(parsed), text));
+        old.push((v as u32, Arc::new(parsed), stored.text.clone()));
     }
     let messages = judge(&new, level, old.iter().map(|(v, p, t)| Ok::<_, String>((*v, p.clone(), t.as_str()))))?;
     Ok(report(&format!("{label} at level {}", level.as_str()), &messages))
 }
 
-/// `name=subject:version` as a registry reference object.
-fn reference_json(raw: &String) -> Result<Value, String> {
+/// The registry client's name for a schema type.
+pub(crate) fn codec_type(ty: SchemaType) -> client::SchemaType {
+    match ty {
+        SchemaType::Avro => client::SchemaType::Avro,
+        SchemaType::Protobuf => client::SchemaType::Protobuf,
+        SchemaType::Json => client::SchemaType::Json,
+    }
+}
+
+/// `name=subject:version` as a registry reference.
+fn parse_reference(raw: &str) -> Result<Reference, String> {
     let bad = || format!("--reference '{raw}': expected NAME=SUBJECT:VERSION");
     let (name, target) = raw.split_once('=').ok_or_else(bad)?;
     let (subject, version) = target.rsplit_once(':').ok_or_else(bad)?;
-    let version: i64 = version.parse().map_err(|_| bad())?;
-    Ok(json!({ "name": name, "subject": subject, "version": version }))
-}
-
-/// A version's type, its text, and the (reference name, text) of everything it references,
-/// dependencies first.
-type Fetched = (SchemaType, String, Vec<(String, String)>);
-
-fn fetch_version(client: &Client, subject: &str, version: &str, depth: usize) -> Result<Fetched, String> {
-    if depth > MAX_REFERENCE_DEPTH {
-        return Err(format!("references of {subject} nest deeper than {MAX_REFERENCE_DEPTH}"));
-    }
-    let v = client.ok("GET", &format!("/subjects/{}/versions/{}", enc(subject), enc(version)), None)?;
-    let text = v.get("schema").and_then(Value::as_str).ok_or("registry answered without a schema")?.to_string();
-    let schema_type = match v.get("schemaType").and_then(Value::as_str) {
-        None => SchemaType::Avro,
-        Some(t) => {
-            SchemaType::parse(t).ok_or_else(|| format!("subject {subject} holds {t} schemas, an unknown type"))?
-        }
-    };
-    let mut refs: Vec<(String, String)> = Vec::new();
-    for r in v.get("references").and_then(Value::as_array).into_iter().flatten() {
-        let (name, s, ver) = (
-            r.get("name").and_then(Value::as_str),
-            r.get("subject").and_then(Value::as_str),
-            r.get("version").and_then(Value::as_i64),
-        );
-        let (Some(name), Some(s), Some(ver)) = (name, s, ver) else { continue };
-        let (_, inner_text, inner_refs) = fetch_version(client, s, &ver.to_string(), depth + 1)?;
-        for r in inner_refs.into_iter().chain([(name.to_string(), inner_text)]) {
-            if !refs.iter().any(|(n, _)| *n == r.0) {
-                refs.push(r);
-            }
-        }
-    }
-    Ok((schema_type, text, refs))
+    let version: i32 = version.parse().map_err(|_| bad())?;
+    Ok(Reference { name: name.to_string(), subject: subject.to_string(), version })
 }

@@ -2,8 +2,11 @@
 //! configuration at all: listen on 127.0.0.1:8081, keep data in ./data.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use schemata_codec::client::blocking::RegistryClient;
+use schemata_codec::client::{ClientSettings, Credentials};
 
 use crate::auth::Algorithm;
 use crate::types::Level;
@@ -88,9 +91,8 @@ pub struct EncodeArgs {
     #[arg(long)]
     pub no_validate: bool,
 
-    /// Seconds to wait for the registry per request.
-    #[arg(long, default_value_t = 10)]
-    pub timeout_secs: u64,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// `schemata decode`. Exit codes: 0 decoded, 1 error (one line on stderr).
@@ -108,9 +110,8 @@ pub struct DecodeArgs {
     #[arg(long)]
     pub no_validate: bool,
 
-    /// Seconds to wait for the registry per request.
-    #[arg(long, default_value_t = 10)]
-    pub timeout_secs: u64,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// `schemata check`. Exit codes: 0 compatible, 1 incompatible, 2 error.
@@ -168,9 +169,67 @@ pub struct CheckArgs {
     #[arg(long)]
     pub require_subject: bool,
 
-    /// Online: seconds to wait for the registry per request.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// How `check`, `encode` and `decode` reach a registry that wants credentials or TLS settings
+/// of its own. Flags and variables take the names of confluent-kafka's schema registry client
+/// properties (`basic.auth.user.info`, `ssl.ca.location`, ...), so settings carry over.
+/// Secrets are better passed in the environment than as flags, which other users can see.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// HTTP Basic credentials, USER:PASSWORD (`basic.auth.user.info`). A `user:password@` in
+    /// the registry URL works too.
+    #[arg(long, env = "SCHEMATA_BASIC_AUTH_USER_INFO", value_name = "USER:PASSWORD", hide_env_values = true)]
+    pub basic_auth_user_info: Option<String>,
+
+    /// A bearer token, e.g. an OIDC access token (`bearer.auth.token`).
+    #[arg(
+        long,
+        env = "SCHEMATA_BEARER_AUTH_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        conflicts_with = "basic_auth_user_info"
+    )]
+    pub bearer_auth_token: Option<String>,
+
+    /// PEM file of CAs to trust for the registry's certificate, besides the public roots
+    /// (`ssl.ca.location`).
+    #[arg(long, env = "SCHEMATA_SSL_CA_LOCATION", value_name = "FILE")]
+    pub ssl_ca_location: Option<PathBuf>,
+
+    /// PEM client certificate for a registry that requires one (`ssl.certificate.location`).
+    #[arg(long, env = "SCHEMATA_SSL_CERTIFICATE_LOCATION", value_name = "FILE", requires = "ssl_key_location")]
+    pub ssl_certificate_location: Option<PathBuf>,
+
+    /// The PEM private key of the client certificate (`ssl.key.location`).
+    #[arg(long, env = "SCHEMATA_SSL_KEY_LOCATION", value_name = "FILE", requires = "ssl_certificate_location")]
+    pub ssl_key_location: Option<PathBuf>,
+
+    /// Seconds to wait for the registry per request.
     #[arg(long, default_value_t = 10)]
     pub timeout_secs: u64,
+}
+
+impl ConnectionArgs {
+    /// A blocking client of the registry at `url` with these settings.
+    pub fn connect(&self, url: &str) -> Result<RegistryClient, String> {
+        let mut settings = ClientSettings::new(url);
+        settings.timeout = Duration::from_secs(self.timeout_secs);
+        settings.ca_location = self.ssl_ca_location.clone();
+        settings.certificate_location = self.ssl_certificate_location.clone();
+        settings.key_location = self.ssl_key_location.clone();
+        let credentials = match (&self.basic_auth_user_info, &self.bearer_auth_token) {
+            (Some(info), _) => Some(Credentials::from_user_info(info)),
+            (None, Some(token)) => Some(Ok(Credentials::Bearer(token.clone()))),
+            (None, None) => None,
+        };
+        if let Some(c) = credentials {
+            settings.set_credentials(c.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        }
+        RegistryClient::new(&settings).map_err(|e| e.to_string())
+    }
 }
 
 /// `schemata health`.

@@ -40,6 +40,11 @@ use crate::protobuf::{self, indexes, ProtobufCodec};
 use crate::wire::{self, guid_string, SchemaRef};
 use crate::Error;
 
+pub mod blocking;
+mod settings;
+
+pub use settings::{ClientSettings, Credentials};
+
 const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 /// Depth bound on reference chains (cycles, runaway data).
 const MAX_REFERENCE_DEPTH: usize = 32;
@@ -52,7 +57,8 @@ pub enum SchemaType {
 }
 
 impl SchemaType {
-    fn as_str(self) -> &'static str {
+    /// The name the REST API uses (`schemaType`).
+    pub fn as_str(self) -> &'static str {
         match self {
             SchemaType::Avro => "AVRO",
             SchemaType::Protobuf => "PROTOBUF",
@@ -137,6 +143,13 @@ pub struct RegisteredSchema {
     pub schema: Schema,
 }
 
+/// The registry's compatibility verdict, with its reasons when asked for them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Compatibility {
+    pub is_compatible: bool,
+    pub messages: Vec<String>,
+}
+
 /// How a producer names the subject of a record (Confluent's `*NameStrategy`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SubjectNameStrategy {
@@ -202,16 +215,19 @@ pub struct RegistryClient {
 }
 
 impl RegistryClient {
-    /// A client of the registry at `base_url`; the latest version per subject is kept 5 minutes.
+    /// A client of the registry at `base_url`, without credentials; the latest version per
+    /// subject is kept 5 minutes.
     pub fn new(base_url: &str) -> Result<RegistryClient, Error> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| Error::Transport(e.to_string()))?;
+        RegistryClient::with_settings(&ClientSettings::new(base_url))
+    }
+
+    /// A client as `settings` describe: credentials, TLS trust, client certificate, timeout.
+    pub fn with_settings(settings: &ClientSettings) -> Result<RegistryClient, Error> {
+        let (http, base) = settings.connect()?;
         Ok(RegistryClient {
             http,
-            base: base_url.trim_end_matches('/').to_string(),
-            latest_ttl: Duration::from_secs(300),
+            base,
+            latest_ttl: settings.latest_ttl,
             by_ref: RwLock::default(),
             ids: RwLock::default(),
             record_names: RwLock::default(),
@@ -226,16 +242,28 @@ impl RegistryClient {
         self
     }
 
+    /// GET a path of the registry's API (e.g. `/subjects`): the 200 answer's body, or the
+    /// registry's refusal as [`Error::Registry`]. For what the typed calls do not cover.
+    pub async fn get(&self, path: &str) -> Result<Value, Error> {
+        self.call(None, path).await
+    }
+
+    /// POST `body` to a path of the registry's API, answered as [`RegistryClient::get`] is.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, Error> {
+        self.call(Some(body), path).await
+    }
+
     async fn call(&self, post: Option<&Value>, path: &str) -> Result<Value, Error> {
         let url = format!("{}{path}", self.base);
         let request = match post {
             Some(body) => self.http.post(&url).header("Content-Type", CONTENT_TYPE).body(body.to_string()),
             None => self.http.get(&url),
         };
-        let response =
-            request.header("Accept", CONTENT_TYPE).send().await.map_err(|e| Error::Transport(e.to_string()))?;
+        // reqwest's message names the URL.
+        let transport = |e: reqwest::Error| Error::Transport(error_chain(&e));
+        let response = request.header("Accept", CONTENT_TYPE).send().await.map_err(transport)?;
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(|e| Error::Transport(e.to_string()))?;
+        let text = response.text().await.map_err(transport)?;
         let body: Value = serde_json::from_str(&text)
             .map_err(|_| Error::Transport(format!("{path}: HTTP {status}, not JSON: {text:.200}")))?;
         if status == 200 {
@@ -249,6 +277,46 @@ impl RegistryClient {
             }),
             None => Err(Error::Transport(format!("{path}: HTTP {status}: {text:.200}"))),
         }
+    }
+
+    /// The live version numbers of `subject`, oldest first; 40401 when it has none.
+    pub async fn versions(&self, subject: &str) -> Result<Vec<i32>, Error> {
+        let body = self.call(None, &format!("/subjects/{}/versions", enc(subject))).await?;
+        let numbers: Option<Vec<i32>> = body
+            .as_array()
+            .map(|a| a.iter().map(|v| v.as_i64().and_then(|n| i32::try_from(n).ok())).collect())
+            .unwrap_or_default();
+        numbers.ok_or_else(|| Error::Transport(format!("registry answer not a list of versions: {body}")))
+    }
+
+    /// Whether `schema` may be registered under `subject` at the subject's level (against
+    /// `version`, or all versions the level reads when `None`), with the registry's reasons
+    /// when `verbose`.
+    pub async fn compatibility(
+        &self,
+        subject: &str,
+        version: Option<i32>,
+        schema: &Schema,
+        verbose: bool,
+    ) -> Result<Compatibility, Error> {
+        let mut path = format!("/compatibility/subjects/{}/versions", enc(subject));
+        if let Some(v) = version {
+            path.push_str(&format!("/{v}"));
+        }
+        if verbose {
+            path.push_str("?verbose=true");
+        }
+        let body = self.call(Some(&schema.to_body()), &path).await?;
+        let is_compatible = body
+            .get("is_compatible")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| Error::Transport(format!("registry answer without is_compatible: {body}")))?;
+        let messages = body
+            .get("messages")
+            .and_then(Value::as_array)
+            .map(|m| m.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect())
+            .unwrap_or_default();
+        Ok(Compatibility { is_compatible, messages })
     }
 
     /// The schema registered as `schema` (id or GUID); asked once, then cached.
@@ -342,7 +410,8 @@ impl RegistryClient {
         Ok(out)
     }
 
-    async fn version(&self, subject: &str, version: i32) -> Result<Arc<Schema>, Error> {
+    /// Version `version` of `subject`; versions never change, so each is asked once.
+    pub async fn version(&self, subject: &str, version: i32) -> Result<Arc<Schema>, Error> {
         let key = (subject.to_string(), version);
         if let Some(s) = self.versions.read().get(&key) {
             return Ok(s.clone());
@@ -542,6 +611,19 @@ impl RegistryClient {
         }
         codec.decode(bytes, validate)
     }
+}
+
+/// The error and its sources in one line: reqwest's own message alone ("error sending
+/// request") hides whether DNS, TCP or the TLS handshake failed.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 fn enc(s: &str) -> String {
