@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
 use base64::Engine;
 use common::*;
 use jsonwebtoken::jwk::Jwk;
@@ -17,21 +15,6 @@ use serde_json::{json, Value};
 const EC_P256: &str = include_str!("data/jwt/ec_p256.pem");
 const ISSUER: &str = "https://idp.test/realms/schemata";
 const AUDIENCE: &str = "schemata";
-
-/// One user entry, from `schemata passwd`.
-fn user(name: &str, password: &str, algorithm: &str) -> Value {
-    let out = Command::new(binary())
-        .args(["passwd", "--username", name, "--algorithm", algorithm, "--password", password])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run schemata passwd");
-    assert!(out.status.success(), "schemata passwd failed");
-    serde_json::from_slice(&out.stdout).expect("a JSON user entry")
-}
-
-fn permission(user: &str, operation: &str, resource: &str) -> Value {
-    json!({"username": user, "operation": operation, "resource": resource})
-}
 
 /// The auth file of these tests: an admin, a reader of `general.*`, and the role a token
 /// of the test identity provider carries.

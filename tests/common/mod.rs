@@ -590,3 +590,18 @@ pub fn signal(pid: u32, sig: &str) {
     let sent = Command::new("kill").arg(sig).arg(pid.to_string()).status().expect("run kill");
     assert!(sent.success(), "kill {sig} {pid} failed");
 }
+
+/// One user entry, from `schemata passwd`.
+pub fn user(name: &str, password: &str, algorithm: &str) -> Value {
+    let out = Command::new(binary())
+        .args(["passwd", "--username", name, "--algorithm", algorithm, "--password", password])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run schemata passwd");
+    assert!(out.status.success(), "schemata passwd failed");
+    serde_json::from_slice(&out.stdout).expect("a JSON user entry")
+}
+
+pub fn permission(user: &str, operation: &str, resource: &str) -> Value {
+    json!({"username": user, "operation": operation, "resource": resource})
+}
