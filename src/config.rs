@@ -379,6 +379,16 @@ pub struct ServeArgs {
     #[arg(long, env = "SCHEMATA_AUTH_JWT_ROLES_CLAIM")]
     pub auth_jwt_roles_claim: Option<String>,
 
+    /// Requests per second each caller may make on average (the authenticated principal,
+    /// else the client's IP address); over it, 429 with `Retry-After`. Health probes are not
+    /// counted. Unset: no limit.
+    #[arg(long, env = "SCHEMATA_RATE_LIMIT", value_name = "PER_SECOND", value_parser = parse_rate)]
+    pub rate_limit: Option<f64>,
+
+    /// Requests a caller may make at once before the rate applies (default: one second's worth).
+    #[arg(long, env = "SCHEMATA_RATE_LIMIT_BURST", value_name = "N", requires = "rate_limit")]
+    pub rate_limit_burst: Option<u32>,
+
     /// Put `/metrics` behind authentication too (health probes stay open).
     #[arg(long, env = "SCHEMATA_METRICS_AUTH", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub metrics_auth: bool,
@@ -409,6 +419,13 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(format!("expected KEY=VALUE, got '{s}'")),
+    }
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!("expected a positive number of requests per second, not {s:?}")),
     }
 }
 

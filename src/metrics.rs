@@ -158,8 +158,6 @@ impl Metrics {
         m
     }
 
-    /// Records one answered request. `route` is the matched pattern, never the raw path, so
-    /// the label set stays bounded whatever clients send.
     /// A request answered 401; `reason` is one of a few fixed labels.
     pub fn auth_failure(&self, reason: &str) {
         self.auth_failures.with_label_values(&[reason]).inc();
@@ -170,6 +168,8 @@ impl Metrics {
         self.auth_denied.inc();
     }
 
+    /// Records one answered request. `route` is the matched pattern, never the raw path, so
+    /// the label set stays bounded whatever clients send.
     pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let status = status.to_string();
         let labels = [method, route, status.as_str()];

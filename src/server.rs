@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::Service;
 use actix_web::http::{StatusCode, Uri};
-use actix_web::middleware::ErrorHandlers;
+use actix_web::middleware::{from_fn, Condition, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 
 use crate::api;
@@ -31,6 +31,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     let auth = authenticator(&args)?;
     let metrics_auth = args.metrics_auth;
+    let limiter = args.rate_limit.map(|rate| {
+        let burst = args.rate_limit_burst.unwrap_or(rate.ceil() as u32);
+        Arc::new(api::limit::RateLimiter::new(rate, burst))
+    });
     let store = match &args.kafka_bootstrap {
         None => Arc::new(Store::open(&args.data_dir).map_err(|e| e.to_string())?),
         Some(bootstrap) => {
@@ -50,6 +54,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let registry = Arc::new(Registry::new(store, settings));
     let data = web::Data::new(registry.clone());
     let max_body = args.max_body_bytes;
+    let limiter_on = limiter.is_some();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -57,6 +62,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             // Writes on a follower go to the leader (inside: too-large bodies become 42209).
             .wrap(api::forward::Forward)
             .wrap(ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, api::too_large))
+            // Inside the guard, which names the caller; not there at all without a limit.
+            .wrap({
+                let limiter = limiter.clone().unwrap_or_else(|| Arc::new(api::limit::RateLimiter::new(1.0, 1)));
+                Condition::new(
+                    limiter_on,
+                    from_fn(move |req, next| api::limit::limit(limiter.clone(), metrics_auth, req, next)),
+                )
+            })
             // Who calls and what they may do, before anything is forwarded or done.
             .wrap(api::guard::Guard::new(auth.clone(), metrics_auth))
             // Outermost but for path normalization: sees every answer, errors included.
@@ -197,18 +210,21 @@ fn hostname() -> String {
 }
 
 /// The per-request log line and metrics. The route is the matched pattern (bounded label
-/// values); a request no route matched is `unmatched`. The principal (a client certificate's
-/// CN) is logged when there is one.
+/// values); a request no route matched is `unmatched`. The principal (authenticated by the
+/// guard, else a client certificate's CN) is logged when there is one.
 fn record<B>(method: &str, res: &actix_web::dev::ServiceResponse<B>, elapsed: Duration) {
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_string());
     let status = res.status().as_u16();
     crate::metrics::METRICS.request(method, &route, status, elapsed.as_secs_f64());
+    let caller = api::guard::Caller::of(res.request());
+    let certificate = res.request().conn_data::<TlsPrincipal>();
+    let principal = caller.name().or(certificate.map(|p| p.0.as_str()));
     tracing::info!(
         method,
         route = %route,
         path = res.request().path(),
         status,
-        principal = res.request().conn_data::<TlsPrincipal>().map(|p| p.0.as_str()),
+        principal,
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         "request"
     );

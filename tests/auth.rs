@@ -236,3 +236,37 @@ fn bearer_tokens_are_checked_against_the_jwks_and_their_roles_grant_permissions(
     // Basic still works beside it.
     assert_eq!(call(&s, Some(&basic("admin", "secret")), "GET", "/subjects", None).json, json!(["general.t"]));
 }
+
+/// `--rate-limit`: each principal has its own bucket (one caller's burst does not slow
+/// another), an empty bucket is a 429 in Confluent's error shape with `Retry-After`, probes
+/// are never limited, and a bucket refills with time. Without authentication the caller is
+/// the client's address.
+#[test]
+fn callers_over_their_rate_get_429_with_retry_after() {
+    let Setup { server: s, admin, reader, _dir } = start(&["--rate-limit", "1", "--rate-limit-burst", "3"]);
+    let get = |auth: &str| {
+        reqwest::blocking::Client::new().get(s.url("/subjects")).header("Authorization", auth).send().unwrap()
+    };
+    for _ in 0..3 {
+        assert_eq!(get(&admin).status(), 200);
+    }
+    let limited = get(&admin);
+    assert_eq!(limited.status(), 429);
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=1).contains(&retry_after), "{retry_after}");
+    let body: Value = limited.json().unwrap();
+    assert_eq!(body["error_code"], 429);
+    assert!(body["message"].as_str().unwrap().contains("retry after 1 seconds"), "{body}");
+    assert_eq!(get(&reader).status(), 200, "the reader has a bucket of its own");
+    for _ in 0..10 {
+        assert_eq!(call(&s, None, "GET", "/health/ready", None).status, 200);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(get(&admin).status(), 200, "a token is back after a second");
+
+    let open = Server::start_with(&["--rate-limit", "50", "--rate-limit-burst", "2"], &[]);
+    let statuses: Vec<u16> = (0..3).map(|_| open.get("/subjects").0).collect();
+    assert_eq!(statuses, [200, 200, 429]);
+    let log = s.log();
+    assert!(!log.contains("panicked"), "{log}");
+}

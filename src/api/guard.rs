@@ -36,6 +36,11 @@ impl Caller {
         req.extensions().get::<Caller>().cloned().unwrap_or_default()
     }
 
+    /// The authenticated principal's name; `None` without authentication.
+    pub fn name(&self) -> Option<&str> {
+        self.0.as_ref().map(|known| known.principal.name.as_str())
+    }
+
     /// Whether listings must be filtered for this caller.
     pub fn restricted(&self) -> bool {
         self.0.is_some()

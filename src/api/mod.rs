@@ -9,6 +9,7 @@ mod config;
 mod contexts;
 pub mod forward;
 pub mod guard;
+pub mod limit;
 mod ops;
 mod render;
 mod root;

@@ -87,6 +87,9 @@ pub enum RegistryError {
     /// Authenticated, but not allowed (Confluent's 40301), naming the operation and resource.
     #[error("{0}")]
     Forbidden(String),
+    /// The caller's request rate is over `--rate-limit`; it may try again after the seconds.
+    #[error("Request rate limit exceeded; retry after {0} seconds")]
+    RateLimited(u64),
     #[error("Internal Server Error")]
     Internal,
 }
@@ -125,6 +128,7 @@ impl RegistryError {
             LeaderNotKnown(_) => 50004,
             Unauthorized => 401,
             Forbidden(_) => 40301,
+            RateLimited(_) => 429,
             Internal => 500,
         }
     }
