@@ -202,3 +202,51 @@ fn a_data_dir_that_is_a_file_is_refused() {
     assert!(!status.success(), "{status}");
     assert!(stderr.contains(&below.display().to_string()), "stderr names the path: {stderr}");
 }
+
+/// A data directory whose records do not fit together (here damaged by hand) is refused at
+/// start with the first broken link named, rather than served until a request finds it;
+/// the refusal changes nothing, so restoring the record makes it serve again.
+#[test]
+fn an_inconsistent_data_dir_is_refused_naming_the_first_broken_link() {
+    let mut s = Server::start();
+    let a = s.register("a", r#"{"type":"record","name":"A","fields":[]}"#);
+    let (status, b) = s.post(
+        "/subjects/b/versions",
+        json!({"schema": r#"{"type":"record","name":"B","fields":[{"name":"a","type":"A"}]}"#,
+               "references": [{"name": "A", "subject": "a", "version": 1}]}),
+    );
+    assert_eq!(status, 200, "{b}");
+    let b = b["id"].as_u64().unwrap();
+    s.stop();
+    let dir = s.data_dir().to_path_buf();
+    let tree = |name: &str, damage: &dyn Fn(&sled::Tree)| {
+        let db = sled::open(dir.join("db")).expect("open the sled db");
+        damage(&db.open_tree(name).expect("tree"));
+        db.flush().expect("flush");
+    };
+    let refused = |expected: &str| {
+        let (status, stderr) = run_expecting_exit(&dir);
+        assert!(!status.success(), "{status}");
+        assert!(stderr.contains("is inconsistent") && stderr.contains(expected), "{stderr}");
+    };
+
+    let b_key = (b as u32).to_be_bytes();
+    let b_record = std::cell::RefCell::new(None);
+    tree("schemas", &|t| *b_record.borrow_mut() = t.remove(b_key).expect("remove"));
+    refused(&format!("version 1 of subject \"b\" names schema id {b}, which does not exist"));
+    tree("schemas", &|t| {
+        t.insert(b_key, b_record.borrow().clone().expect("was there")).expect("restore");
+    });
+
+    let a_key = [&b"a\xff"[..], &1u32.to_be_bytes()].concat();
+    let a_version = std::cell::RefCell::new(None);
+    tree("versions", &|t| *a_version.borrow_mut() = t.remove(&a_key).expect("remove"));
+    refused(&format!("schema id {b} references version 1 of subject \"a\", which does not exist"));
+    tree("versions", &|t| {
+        t.insert(&a_key, a_version.borrow().clone().expect("was there")).expect("restore");
+    });
+
+    s.start_again();
+    assert_eq!(s.get(&format!("/schemas/ids/{a}")).0, 200);
+    assert_eq!(s.get("/subjects/b/versions/1").1["id"], json!(b));
+}

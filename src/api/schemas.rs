@@ -83,7 +83,7 @@ async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
     let aliases = if p.flag("aliases") { reg.aliases() } else { Default::default() };
     // Paged as it is built: a page of 100 out of 100k builds and renders 100 entities.
     let schemas: Vec<_> = reg
-        .list_schemas(&filter, p.range(1000)?, &|s| caller.may_read(s))
+        .list_schemas(&filter, p.range(1000)?, &|s| caller.may_read(s))?
         .iter()
         .map(|sv| {
             let mut entry = render::subject_version(sv);

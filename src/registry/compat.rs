@@ -124,7 +124,7 @@ impl Registry {
         subject: &str,
         new_metadata: Option<&Value>,
         level: Level,
-    ) -> Vec<(u32, Arc<StoredSchema>)> {
+    ) -> Result<Vec<(u32, Arc<StoredSchema>)>> {
         let group = self.effective_config(idx, subject).compatibility_group;
         let group_of = |metadata: Option<&Value>| -> Option<Value> {
             metadata?.get("properties")?.get(group.as_deref()?).cloned()
@@ -136,9 +136,12 @@ impl Registry {
             .into_iter()
             .flat_map(|vs| vs.iter().rev())
             .filter(|(_, s)| !s.deleted)
-            .map(|(v, s)| (*v, idx.schemas[&s.id].clone()))
-            .filter(|(_, s)| group.is_none() || group_of(s.record.metadata.as_deref()) == new_group);
-        read_at_level(live, level)
+            .map(|(v, s)| idx.schema(s.id).map(|schema| (*v, schema.clone())))
+            .filter(|found| match (found, &group) {
+                (Ok((_, s)), Some(_)) => group_of(s.record.metadata.as_deref()) == new_group,
+                _ => true,
+            });
+        Ok(read_at_level(live, level).into_iter().collect::<std::result::Result<_, _>>()?)
     }
 
     /// The check a registration runs, at the subject's effective level.
@@ -150,7 +153,7 @@ impl Registry {
         new_metadata: Option<&Value>,
     ) -> Result<Vec<String>> {
         let level = self.effective_level(idx, subject);
-        let previous = self.versions_to_check(idx, subject, new_metadata, level);
+        let previous = self.versions_to_check(idx, subject, new_metadata, level)?;
         self.check_versions(idx, new, &previous, level)
     }
 
@@ -167,13 +170,14 @@ impl Registry {
         let idx = self.store.read();
         let previous = match version {
             None => None,
-            Some(None) => {
-                Some(latest_live(&idx, subject).map(|(v, s)| vec![(v, idx.schemas[&s.id].clone())]).unwrap_or_default())
-            }
+            Some(None) => match latest_live(&idx, subject) {
+                Some((v, s)) => Some(vec![(v, idx.schema(s.id)?.clone())]),
+                None => Some(vec![]),
+            },
             Some(Some(v)) => {
                 let state = idx.subjects.get(subject).and_then(|vs| vs.get(&v)).filter(|s| !s.deleted);
                 let state = state.ok_or(RegistryError::VersionNotFound(v as i64))?;
-                Some(vec![(v, idx.schemas[&state.id].clone())])
+                Some(vec![(v, idx.schema(state.id)?.clone())])
             }
         };
         let text = match input.schema.as_deref().map(str::trim) {

@@ -90,7 +90,12 @@ impl Registry {
     }
 
     /// GET /schemas: versions ordered by subject then version.
-    pub fn list_schemas(&self, filter: &SchemaFilter, page: Page, readable: Readable<'_>) -> Vec<SubjectVersion> {
+    pub fn list_schemas(
+        &self,
+        filter: &SchemaFilter,
+        page: Page,
+        readable: Readable<'_>,
+    ) -> Result<Vec<SubjectVersion>> {
         let idx = self.store.read();
         let prefix = filter.subject_prefix.as_deref().unwrap_or("");
         idx.subjects
@@ -104,10 +109,10 @@ impl Registry {
                 chosen.into_iter().map(move |(&v, &state)| (subject, v, state))
             })
             .filter(|(_, _, state)| {
-                filter
-                    .rule_type
-                    .as_ref()
-                    .is_none_or(|rule_type| has_rule_type(idx.schemas[&state.id].record.rule_set.as_deref(), rule_type))
+                // A missing schema passes, to be reported by `subject_version`.
+                filter.rule_type.as_ref().is_none_or(|rule_type| {
+                    idx.schema(state.id).map_or(true, |s| has_rule_type(s.record.rule_set.as_deref(), rule_type))
+                })
             })
             .skip(page.offset)
             .take(page.limit)

@@ -165,7 +165,7 @@ impl Registry {
             Some(t) if !t.is_empty() => input.schema.clone().unwrap_or_default(),
             _ => {
                 let (_, state) = latest.ok_or_else(|| RegistryError::InvalidSchema("Empty schema".into()))?;
-                let prev = &idx.schemas[&state.id].record;
+                let prev = &idx.schema(state.id)?.record;
                 input.schema_type = Some(prev.schema_type.as_str().to_string());
                 input.references = prev
                     .references
@@ -238,7 +238,9 @@ impl Registry {
         // defaults and overrides.
         if mode != Mode::Import {
             if record.metadata.is_none() {
-                record.metadata = latest.and_then(|(_, s)| idx.schemas[&s.id].record.metadata.clone());
+                if let Some((_, state)) = latest {
+                    record.metadata = idx.schema(state.id)?.record.metadata.clone();
+                }
             }
             record.metadata = metadata::merge(
                 config.default_metadata.as_ref(),
@@ -252,7 +254,7 @@ impl Registry {
         if explicit_id.is_none() {
             if let Some((v, state)) = find_in_subject(idx, subject, &record, false) {
                 if explicit_version.is_none() || explicit_version == Some(v as i64) {
-                    let full = self.subject_version(idx, subject, v, state);
+                    let full = self.subject_version(idx, subject, v, state)?;
                     let guid = full.schema.guid();
                     return Ok((vec![], Registered { id: state.id, guid, full: Some(full) }));
                 }
@@ -288,7 +290,7 @@ impl Registry {
                 if let Some(v) = explicit_version.and_then(|v| u32::try_from(v).ok()) {
                     if let Some(state) = versions.and_then(|vs| vs.get(&v)) {
                         if state.id == id {
-                            let full = self.subject_version(idx, subject, v, *state);
+                            let full = self.subject_version(idx, subject, v, *state)?;
                             let guid = full.schema.guid();
                             return Ok((vec![], Registered { id, guid, full: Some(full) }));
                         }
@@ -351,7 +353,7 @@ impl Registry {
         let candidates = std::iter::once(subject.to_string()).chain(Self::fallback_subjects(&idx, subject));
         for s in candidates.filter(|s| exists(s)) {
             if let Some((v, state)) = match_in_subject(&idx, &s, &prepared.record, deleted) {
-                return Ok(self.subject_version(&idx, &s, v, state));
+                return self.subject_version(&idx, &s, v, state);
             }
         }
         if !exists(subject) {
@@ -366,13 +368,13 @@ impl Registry {
         subject: &str,
         version: u32,
         state: VersionState,
-    ) -> SubjectVersion {
-        SubjectVersion {
+    ) -> Result<SubjectVersion> {
+        Ok(SubjectVersion {
             subject: subject.to_string(),
             version,
-            schema: idx.schemas[&state.id].clone(),
+            schema: idx.schema(state.id)?.clone(),
             deleted: state.deleted,
-        }
+        })
     }
 
     /// GET /subjects.
@@ -446,7 +448,7 @@ impl Registry {
             Some(v) => versions.get(&v).filter(|s| deleted || !s.deleted).map(|s| (v, *s)),
         };
         match found {
-            Some((v, state)) => Ok(self.subject_version(idx, subject, v, state)),
+            Some((v, state)) => self.subject_version(idx, subject, v, state),
             None => Err(RegistryError::VersionNotFound(version.map_or(-1, i64::from))),
         }
     }
@@ -457,16 +459,14 @@ impl Registry {
         let idx = self.store.read();
         let versions = idx.subjects.get(subject).filter(|vs| vs.values().any(|s| deleted || !s.deleted));
         let versions = versions.ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
-        let matches = |state: &VersionState| {
-            let props = idx.schemas[&state.id].record.metadata.as_ref().and_then(|m| m.get("properties"));
-            pairs.iter().all(|(k, v)| props.and_then(|p| p.get(*k)).and_then(Value::as_str) == Some(*v))
-        };
-        versions
-            .iter()
-            .rev()
-            .find(|(_, s)| (deleted || !s.deleted) && matches(s))
-            .map(|(v, s)| self.subject_version(&idx, subject, *v, *s))
-            .ok_or(RegistryError::SchemaNotFound)
+        for (v, state) in versions.iter().rev().filter(|(_, s)| deleted || !s.deleted) {
+            let schema = idx.schema(state.id)?;
+            let props = schema.record.metadata.as_ref().and_then(|m| m.get("properties"));
+            if pairs.iter().all(|(k, v)| props.and_then(|p| p.get(*k)).and_then(Value::as_str) == Some(*v)) {
+                return self.subject_version(&idx, subject, *v, *state);
+            }
+        }
+        Err(RegistryError::SchemaNotFound)
     }
 
     /// GET /subjects/{subject}/versions/{version}/referencedby.
@@ -546,10 +546,11 @@ impl Registry {
                 if let Some(&v) = live.iter().find(|&&v| is_referenced(idx, subject, v)) {
                     return Err(RegistryError::ReferenceExists(subject.to_string(), v));
                 }
-                let changes = live
+                let changes = versions
                     .iter()
-                    .map(|&v| {
-                        Change::PutVersion(subject.to_string(), v, VersionState { id: versions[&v].id, deleted: true })
+                    .filter(|(_, state)| !state.deleted)
+                    .map(|(&v, state)| {
+                        Change::PutVersion(subject.to_string(), v, VersionState { deleted: true, ..*state })
                     })
                     .collect();
                 Ok((changes, live))
@@ -584,7 +585,8 @@ fn match_in_subject(idx: &Index, subject: &str, record: &SchemaRecord, deleted: 
     }
     let wanted = metadata::without_confluent_version(record.metadata.as_deref());
     idx.subjects.get(subject)?.iter().rev().filter(|(_, s)| deleted || !s.deleted).find_map(|(v, s)| {
-        let stored = &idx.schemas[&s.id].record;
+        // A missing schema (a damaged store) matches nothing; reads of it report it.
+        let stored = &idx.schemas.get(&s.id)?.record;
         let same = metadata::has_confluent_version(stored.metadata.as_deref())
             && stored.schema_type == record.schema_type
             && stored.schema == record.schema

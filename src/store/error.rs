@@ -27,6 +27,10 @@ pub enum StoreError {
     /// leadership while writing (its records were then not applied).
     #[error("{0}")]
     NotLeader(String),
+    /// The index names something it does not hold (a version's schema id): a damaged store,
+    /// answered as an error rather than a panic of the worker.
+    #[error("inconsistent state: {0}")]
+    Inconsistent(String),
 }
 
 impl StoreError {

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
+use super::error::StoreError;
 use crate::schema::{ParsedSchema, SchemaType};
 use crate::types::context_of;
 use crate::types::has_confluent_version;
@@ -91,6 +92,52 @@ pub struct Index {
 }
 
 impl Index {
+    /// The schema of id `id`. Every version names a schema that exists (checked at start by
+    /// `check`, kept by every write), so a miss means a damaged store.
+    pub fn schema(&self, id: u32) -> Result<&Arc<StoredSchema>, StoreError> {
+        self.schemas.get(&id).ok_or_else(|| StoreError::Inconsistent(format!("schema id {id} is missing")))
+    }
+
+    /// The first broken link of the state, if any: a version whose schema id is missing, a
+    /// reference to a version that does not exist, or an id's use by a version that does not
+    /// name it. Run at start so that a damaged store refuses to serve rather than fail later.
+    pub fn check(&self) -> Result<(), String> {
+        for (subject, versions) in &self.subjects {
+            for (version, state) in versions.iter() {
+                if !self.schemas.contains_key(&state.id) {
+                    return Err(format!(
+                        "version {version} of subject {subject:?} names schema id {}, which does not exist",
+                        state.id
+                    ));
+                }
+            }
+        }
+        let mut schemas: Vec<(&u32, &Arc<StoredSchema>)> = self.schemas.iter().collect();
+        schemas.sort_unstable_by_key(|(id, _)| **id);
+        for (id, schema) in schemas {
+            for r in &schema.record.references {
+                let target = u32::try_from(r.version).ok().and_then(|v| self.subjects.get(&r.subject)?.get(&v));
+                if target.is_none() {
+                    return Err(format!(
+                        "schema id {id} references version {} of subject {:?}, which does not exist",
+                        r.version, r.subject
+                    ));
+                }
+            }
+        }
+        for (id, uses) in &self.usages {
+            for (subject, version) in uses.iter() {
+                let named = self.subjects.get(subject).and_then(|vs| vs.get(version)).map(|s| s.id);
+                if named != Some(*id) {
+                    return Err(format!(
+                        "schema id {id} is listed as used by version {version} of subject {subject:?}, which does not name it"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn apply(&mut self, change: Change) {
         self.apply_sharing(change, None)
     }

@@ -32,6 +32,10 @@ pub enum OpenError {
     UnknownFormat(PathBuf, u32),
     #[error("the data directory {0} holds a damaged record ({1})")]
     Corrupt(PathBuf, String),
+    /// Records that do not fit together (a version naming a missing schema...): serving
+    /// them would fail requests one by one, so the node refuses to start.
+    #[error("the data directory {0} is inconsistent: {1}")]
+    Inconsistent(PathBuf, String),
     #[error("cannot start the Kafka client: {0}")]
     Kafka(String),
     /// A directory written in one mode opened in the other: serving it would fork the state.
@@ -119,6 +123,7 @@ impl Local {
         };
         local.check_format(dir, backend)?;
         let index = local.load().map_err(|e| OpenError::Corrupt(dir.into(), e))?;
+        index.check().map_err(|e| OpenError::Inconsistent(dir.into(), e))?;
         Ok((local, index))
     }
 
