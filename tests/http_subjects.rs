@@ -813,6 +813,24 @@ fn content_types_and_accept_negotiation() {
     let r = s.raw("GET", "/subjects/none/versions", None, None, &java);
     assert_eq!((r.status, r.json), (404, subject_not_found("none")));
     assert_eq!(r.content_type.as_deref(), Some(CT));
+
+    // An Accept nothing satisfies is refused before any write: nothing is registered,
+    // deleted or configured.
+    let xml = [("Accept", "application/xml")];
+    let new_schema = r#"{"schema":"\"int\""}"#;
+    for (method, p, b) in [
+        ("POST", "/subjects/ct/versions", Some(new_schema)),
+        ("PUT", "/config/ct", Some(r#"{"compatibility":"NONE"}"#)),
+        ("PUT", "/mode/ct", Some(r#"{"mode":"READONLY"}"#)),
+        ("DELETE", "/subjects/ct/versions/1", None),
+        ("DELETE", "/subjects/ct", None),
+    ] {
+        let r = s.raw(method, p, b, b.map(|_| CT), &xml);
+        assert_eq!((r.status, &r.json["error_code"]), (406, &json!(406)), "{method} {p}");
+    }
+    assert_eq!(s.get("/subjects/ct/versions"), (200, json!([1])));
+    assert_eq!(s.get("/config/ct").0, 404);
+    assert_eq!(s.get("/mode/ct").0, 404);
 }
 
 /// Confluent 7.9 (reg-explicit-id#7): `"version": -1` is not the "no version" fast path of

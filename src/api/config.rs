@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest};
 use serde_json::{json, Value};
 
 use super::subjects::{blocking, subject};
-use super::{body, contexts, reply, resource, ApiResult, Params, Reg};
+use super::{body, contexts, negotiate, reply, resource, ApiResult, Params, Reg};
 use crate::registry::error::RegistryError;
 use crate::types::Config;
 
@@ -32,6 +32,8 @@ async fn get_config(req: HttpRequest, reg: Reg, scoped: bool) -> ApiResult {
 async fn put_config(req: HttpRequest, reg: Reg, payload: web::Bytes, scoped: bool) -> ApiResult {
     let op = if scoped { "updateSubjectLevelConfig.arg2" } else { "updateTopLevelConfig.arg1" };
     let (update, echo) = body::config_update(&body::json(&req, &payload, op)?)?;
+    // Negotiated before acting: an unacceptable Accept must not answer 406 after a write.
+    negotiate(&req)?;
     let s = scope(&req, scoped)?;
     let registry = reg.get_ref().clone();
     blocking(move || registry.put_config(s.as_deref(), &update)).await?;
@@ -39,6 +41,8 @@ async fn put_config(req: HttpRequest, reg: Reg, payload: web::Bytes, scoped: boo
 }
 
 async fn delete_config(req: HttpRequest, reg: Reg, scoped: bool) -> ApiResult {
+    // Negotiated before acting: an unacceptable Accept must not answer 406 after a write.
+    negotiate(&req)?;
     let s = scope(&req, scoped)?;
     let registry = reg.get_ref().clone();
     let previous = blocking(move || registry.delete_config(s.as_deref())).await?;
@@ -54,6 +58,8 @@ async fn get_mode(req: HttpRequest, reg: Reg, scoped: bool) -> ApiResult {
 async fn put_mode(req: HttpRequest, reg: Reg, payload: web::Bytes, scoped: bool) -> ApiResult {
     let op = if scoped { "updateMode.arg1" } else { "updateTopLevelMode.arg1" };
     let (mode, raw) = body::mode_update(&body::json(&req, &payload, op)?)?;
+    // Negotiated before acting: an unacceptable Accept must not answer 406 after a write.
+    negotiate(&req)?;
     let force = Params::from(&req).flag("force");
     let s = scope(&req, scoped)?;
     let registry = reg.get_ref().clone();
@@ -62,6 +68,8 @@ async fn put_mode(req: HttpRequest, reg: Reg, payload: web::Bytes, scoped: bool)
 }
 
 async fn delete_mode(req: HttpRequest, reg: Reg) -> ApiResult {
+    // Negotiated before acting: an unacceptable Accept must not answer 406 after a write.
+    negotiate(&req)?;
     let s = subject(&req)?;
     let registry = reg.get_ref().clone();
     let previous = blocking(move || registry.delete_mode(Some(&s))).await?;

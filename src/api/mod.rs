@@ -52,8 +52,9 @@ impl ResponseError for RegistryError {
 }
 
 /// Picks the response media type from `Accept`. Unknown or wildcard types (the Java client
-/// sends `text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2`) get the default.
-fn response_type(req: &HttpRequest) -> Result<&'static str, RegistryError> {
+/// sends `text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2`) get the default. Writes
+/// call it before acting, as Jersey negotiates before the resource method runs.
+pub fn negotiate(req: &HttpRequest) -> Result<&'static str, RegistryError> {
     let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return Ok(PRODUCED[0]);
     };
@@ -77,7 +78,7 @@ pub fn reply<T: Serialize + ?Sized>(req: &HttpRequest, value: &T) -> ApiResult {
 
 /// A 200 answer whose body is already JSON text (raw schema endpoints).
 pub fn reply_raw(req: &HttpRequest, body: String) -> ApiResult {
-    let content_type = response_type(req)?;
+    let content_type = negotiate(req)?;
     Ok(HttpResponse::Ok().insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type))).body(body))
 }
 

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest};
 use serde_json::json;
 
 use super::guard::Caller;
-use super::{body, contexts, render, reply, reply_raw, resource, ApiResult, Params, Reg};
+use super::{body, contexts, negotiate, render, reply, reply_raw, resource, ApiResult, Params, Reg};
 use crate::registry::error::RegistryError;
 use crate::registry::parse_version;
 use crate::registry::subjects::{Registration, Visibility};
@@ -62,6 +62,8 @@ async fn list_versions(req: HttpRequest, reg: Reg) -> ApiResult {
 
 async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
     let input = body::schema_input(&body::json(&req, &payload, "register.arg5")?)?;
+    // Negotiated before acting: an unacceptable Accept must not answer 406 after a write.
+    negotiate(&req)?;
     let p = Params::from(&req);
     let normalize = p.flag("normalize");
     let s = data_subject(&req, &reg)?;
@@ -92,6 +94,8 @@ async fn lookup(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
 }
 
 async fn delete_subject(req: HttpRequest, reg: Reg) -> ApiResult {
+    // Negotiated before acting: an unacceptable Accept must not answer 406 after a write.
+    negotiate(&req)?;
     let permanent = Params::from(&req).flag("permanent");
     let s = data_subject(&req, &reg)?;
     let registry = reg.get_ref().clone();
@@ -132,6 +136,8 @@ async fn by_metadata(req: HttpRequest, reg: Reg) -> ApiResult {
 async fn modify_tags(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
     let v = version(&req)?;
     let tags = body::tag_request(&body::json(&req, &payload, "modifyTags.arg4")?)?;
+    // Negotiated before acting: an unacceptable Accept must not answer 406 after a write.
+    negotiate(&req)?;
     let s = data_subject(&req, &reg)?;
     let registry = reg.get_ref().clone();
     let out = blocking(move || registry.modify_tags(&s, v, &tags)).await?;
@@ -142,6 +148,8 @@ async fn modify_tags(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResu
 }
 
 async fn delete_version(req: HttpRequest, reg: Reg) -> ApiResult {
+    // Negotiated before acting: an unacceptable Accept must not answer 406 after a write.
+    negotiate(&req)?;
     let v = version(&req)?;
     let permanent = Params::from(&req).flag("permanent");
     let s = data_subject(&req, &reg)?;
