@@ -53,11 +53,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let settings = Settings { default_level: args.compatibility, max_schema_bytes: args.max_body_bytes };
     let registry = Arc::new(Registry::new(store, settings));
     let data = web::Data::new(registry.clone());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let work = web::Data::new(api::offload::Offload::new(cores, WORK_QUEUE));
     let max_body = args.max_body_bytes;
     let limiter_on = limiter.is_some();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(work.clone())
             .app_data(web::PayloadConfig::new(max_body))
             // Writes on a follower go to the leader (inside: too-large bodies become 42209).
             .wrap(api::forward::Forward)
@@ -119,6 +122,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     tracing::info!("schemata stopped");
     served
 }
+
+/// Heavy requests (registrations, lookups, checks) that may wait for the work pool; more are
+/// refused with 429. At a few milliseconds each, a full queue is well under a second of work.
+const WORK_QUEUE: usize = 256;
 
 /// The authenticator `--auth-file` (and `--auth-jwks`) ask for; `None` without them.
 fn authenticator(args: &ServeArgs) -> Result<Option<Arc<Authenticator>>, String> {

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest};
 use serde_json::json;
 
 use super::subjects::data_subject;
-use super::{body, reply, resource, ApiResult, Params, Reg};
+use super::{body, reply, resource, work, ApiResult, Params, Reg};
 use crate::registry::parse_version;
 
 async fn check(req: HttpRequest, reg: Reg, payload: web::Bytes, with_version: bool) -> ApiResult {
@@ -18,7 +18,9 @@ async fn check(req: HttpRequest, reg: Reg, payload: web::Bytes, with_version: bo
     let input = body::schema_input(&body::json(&req, &payload, op)?)?;
     let p = Params::from(&req);
     let verbose = p.flag("verbose");
-    let verdict = reg.test_compatibility(&data_subject(&req, &reg)?, version, &input, p.flag("normalize"), verbose)?;
+    let (s, normalize) = (data_subject(&req, &reg)?, p.flag("normalize"));
+    let registry = reg.get_ref().clone();
+    let verdict = work(&req).run(move || registry.test_compatibility(&s, version, &input, normalize, verbose)).await?;
     crate::metrics::METRICS.compatibility_check(verdict.is_compatible);
     if verbose {
         reply(&req, &json!({ "is_compatible": verdict.is_compatible, "messages": verdict.messages }))

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::middleware::Next;
 use actix_web::Error;
 use parking_lot::Mutex;
@@ -83,9 +82,7 @@ pub async fn limit(
         Err(wait) => {
             // Whole seconds, rounded up: a client waiting that long finds a token.
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let mut res = req.error_response(RegistryError::RateLimited(seconds));
-            res.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-            Ok(res.map_into_right_body())
+            Ok(req.error_response(RegistryError::RateLimited(seconds)).map_into_right_body())
         }
     }
 }

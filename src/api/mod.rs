@@ -10,6 +10,7 @@ mod contexts;
 pub mod forward;
 pub mod guard;
 pub mod limit;
+pub mod offload;
 mod ops;
 mod render;
 mod root;
@@ -45,9 +46,12 @@ impl ResponseError for RegistryError {
             tracing::error!(error = %self, "request failed");
         }
         let body = serde_json::json!({ "error_code": self.error_code(), "message": self.to_string() });
-        HttpResponse::build(self.status_code())
-            .insert_header((header::CONTENT_TYPE, PRODUCED[0]))
-            .body(body.to_string())
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CONTENT_TYPE, PRODUCED[0]));
+        if let Some(seconds) = self.retry_after() {
+            res.insert_header((header::RETRY_AFTER, seconds));
+        }
+        res.body(body.to_string())
     }
 }
 
@@ -68,6 +72,11 @@ pub fn negotiate(req: &HttpRequest) -> Result<&'static str, RegistryError> {
         return Ok(PRODUCED[0]);
     }
     Err(RegistryError::NotAcceptable)
+}
+
+/// The pool heavy work runs on (`offload`), which the server puts in the app data.
+pub fn work(req: &HttpRequest) -> &offload::Offload {
+    req.app_data::<web::Data<offload::Offload>>().expect("the server sets up the work pool")
 }
 
 /// A 200 answer with a JSON body in the negotiated media type.

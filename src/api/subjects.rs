@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest};
 use serde_json::json;
 
 use super::guard::Caller;
-use super::{body, contexts, negotiate, render, reply, reply_raw, resource, ApiResult, Params, Reg};
+use super::{body, contexts, negotiate, render, reply, reply_raw, resource, work, ApiResult, Params, Reg};
 use crate::registry::error::RegistryError;
 use crate::registry::parse_version;
 use crate::registry::subjects::{Registration, Visibility};
@@ -67,10 +67,13 @@ async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult 
     let p = Params::from(&req);
     let normalize = p.flag("normalize");
     let s = data_subject(&req, &reg)?;
-    // A re-registration writes nothing: answered here; only a real write waits on a thread.
-    let out = match reg.register_planned(&s, &input, normalize) {
-        Registration::Answered(out) => out?,
-        Registration::Write(pending) => {
+    // Planned (parsed, checked) on the work pool; a re-registration writes nothing and is
+    // answered from there. A real write then waits for its commit on a blocking thread.
+    let registry = reg.get_ref().clone();
+    let planned = work(&req).run(move || Ok((registry.register_planned(&s, &input, normalize), s, input)));
+    let out = match planned.await? {
+        (Registration::Answered(out), ..) => out?,
+        (Registration::Write(pending), s, input) => {
             let registry = reg.get_ref().clone();
             blocking(move || registry.register_writing(&s, &input, normalize, pending)).await?
         }
@@ -88,7 +91,9 @@ async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult 
 async fn lookup(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
     let input = body::schema_input(&body::json(&req, &payload, "lookUpSchemaUnderSubject.arg4")?)?;
     let p = Params::from(&req);
-    let sv = reg.lookup(&data_subject(&req, &reg)?, &input, p.flag("normalize"), p.flag("deleted"))?;
+    let (s, normalize, deleted) = (data_subject(&req, &reg)?, p.flag("normalize"), p.flag("deleted"));
+    let registry = reg.get_ref().clone();
+    let sv = work(&req).run(move || registry.lookup(&s, &input, normalize, deleted)).await?;
     let text = reg.formatted_text(&sv.schema, p.get("format"));
     reply(&req, &render::with_schema_text(render::subject_version(&sv), text))
 }

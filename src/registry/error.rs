@@ -90,6 +90,9 @@ pub enum RegistryError {
     /// The caller's request rate is over `--rate-limit`; it may try again after the seconds.
     #[error("Request rate limit exceeded; retry after {0} seconds")]
     RateLimited(u64),
+    /// More heavy work (schema parsing, checks) is waiting than the server queues.
+    #[error("Too many schema checks are waiting; retry after 1 seconds")]
+    Overloaded,
     #[error("Internal Server Error")]
     Internal,
 }
@@ -128,7 +131,7 @@ impl RegistryError {
             LeaderNotKnown(_) => 50004,
             Unauthorized => 401,
             Forbidden(_) => 40301,
-            RateLimited(_) => 429,
+            RateLimited(_) | Overloaded => 429,
             Internal => 500,
         }
     }
@@ -140,6 +143,16 @@ impl RegistryError {
             (code / 100) as u16
         } else {
             code as u16
+        }
+    }
+
+    /// Seconds after which a refused client may try again (`Retry-After`), for the refusals
+    /// that are about load rather than the request.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            RegistryError::RateLimited(seconds) => Some(*seconds),
+            RegistryError::Overloaded => Some(1),
+            _ => None,
         }
     }
 

@@ -23,7 +23,7 @@ impl Registry {
     /// GET /schemas/ids/{id}[?subject=]: the id as read in the subject's context (see
     /// `id_context`).
     pub fn schema_by_id(&self, id: i64, subject: Option<&str>) -> Result<Arc<StoredSchema>> {
-        let idx = self.store.read();
+        let idx = self.store.read_brief();
         // Without a subject and with no context but the default one, every id is in it: the
         // usage lookup (a few cache misses on the hottest read) can be skipped.
         let only_default = subject.is_none() && idx.contexts.iter().all(|c| c == DEFAULT_CONTEXT);
@@ -37,7 +37,7 @@ impl Registry {
     /// GET /schemas/guids/{guid}: the schema with this GUID (Confluent 8's schema identity,
     /// the MD5 of the schema), in whatever context it is used.
     pub fn schema_by_guid(&self, guid: &str) -> Result<Arc<StoredSchema>> {
-        let idx = self.store.read();
+        let idx = self.store.read_brief();
         parse_guid(guid)
             .and_then(|g| idx.by_guid(&g).cloned())
             .ok_or_else(|| RegistryError::SchemaGuidNotFound(guid.to_string()))
@@ -48,7 +48,7 @@ impl Registry {
     /// default context when no live subject does).
     pub fn guid_ids(&self, guid: &str) -> Result<Vec<(String, u32)>> {
         let id = self.schema_by_guid(guid)?.id;
-        let idx = self.store.read();
+        let idx = self.store.read_brief();
         let mut contexts: Vec<&str> =
             idx.usages.get(&id).into_iter().flat_map(|u| u.iter()).map(|(s, _)| context_of(s)).collect();
         contexts.sort_unstable();
@@ -61,13 +61,13 @@ impl Registry {
 
     /// The largest id handed out so far (`fetchMaxId`).
     pub fn max_id(&self) -> u32 {
-        self.store.read().next_id.saturating_sub(1)
+        self.store.read_brief().next_id.saturating_sub(1)
     }
 
     /// GET /schemas/ids/{id}/versions: the (subject, version) pairs using the id in the
     /// context it is read in.
     pub fn id_versions(&self, id: i64, subject: Option<&str>, deleted: bool) -> Result<Vec<(String, u32)>> {
-        let idx = self.store.read();
+        let idx = self.store.read_brief();
         let id = u32::try_from(id).map_err(|_| RegistryError::SchemaNotFound)?;
         let context = Self::id_context(&idx, id, subject).ok_or(RegistryError::SchemaNotFound)?;
         let uses = idx.usages.get(&id).ok_or(RegistryError::SchemaNotFound)?;

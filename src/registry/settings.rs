@@ -23,7 +23,7 @@ impl Registry {
     /// `default_to_global`, which answers the config it inherits (its context's, see
     /// `contexts::inherited_scopes`). A config lacking a level shows the server default.
     pub fn get_config(&self, subject: Option<&str>, default_to_global: bool) -> Result<Config> {
-        let idx = self.store.read();
+        let idx = self.store.read_brief();
         let base = self.base_config();
         match subject {
             None => Ok(idx.configs.get(&Scope::Global).cloned().unwrap_or_default().over(&base)),
@@ -38,7 +38,7 @@ impl Registry {
     /// The subject that requests on `subject` are served from: its config's `alias`, if set
     /// (one step, no chains, as Confluent's AliasFilter).
     pub fn dealias(&self, subject: &str) -> String {
-        let idx = self.store.read();
+        let idx = self.store.read_brief();
         idx.configs
             .get(&Scope::Subject(subject.to_string()))
             .and_then(|c| c.alias.clone())
@@ -94,7 +94,7 @@ impl Registry {
 
     /// GET /mode[/{subject}]. A global READONLY_OVERRIDE is the answer for every subject.
     pub fn get_mode(&self, subject: Option<&str>, default_to_global: bool) -> Result<Mode> {
-        let idx = self.store.read();
+        let idx = self.store.read_brief();
         let global = idx.modes.get(&Scope::Global).copied().unwrap_or(Mode::Readwrite);
         match subject {
             None => Ok(global),

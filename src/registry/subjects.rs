@@ -399,7 +399,7 @@ impl Registry {
 
     /// GET /subjects/{subject}/versions.
     pub fn list_versions(&self, subject: &str, visible: Visibility) -> Result<Vec<(u32, bool)>> {
-        let idx = self.store.read();
+        let idx = self.store.read_brief();
         let versions: Vec<(u32, bool)> = idx
             .subjects
             .get(subject)
@@ -428,7 +428,7 @@ impl Registry {
     /// GET /subjects/{subject}/versions/{version}; `None` is `latest`. An unqualified
     /// subject missing the version is read from another context.
     pub fn get_version(&self, subject: &str, version: Option<u32>, deleted: bool) -> Result<SubjectVersion> {
-        let idx = self.store.read();
+        let idx = self.store.read_brief();
         self.find_version_using_contexts(&idx, subject, version, deleted)
     }
 

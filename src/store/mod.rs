@@ -157,9 +157,18 @@ impl Store {
         self.local.flush()
     }
 
-    /// A consistent view of the current state, for reads.
+    /// A consistent view of the current state, for reads that may take a while (listings,
+    /// checks). Queues behind a commit waiting to publish, so that commits are never kept out.
     pub fn read(&self) -> RwLockReadGuard<'_, Index> {
         self.index.read()
+    }
+
+    /// The current state, for a read that holds it for microseconds (a lookup by key). It
+    /// does not queue behind a commit waiting to publish, as `read` does: that commit may be
+    /// waiting for a slow reader (a compatibility check), and every cheap read would wait with
+    /// it. Only brief reads may come in this way, or overlapping ones could keep commits out.
+    pub fn read_brief(&self) -> RwLockReadGuard<'_, Index> {
+        self.index.read_recursive()
     }
 
     /// Bytes the local database takes on disk.
