@@ -1,11 +1,14 @@
-//! /compatibility: would this schema be accepted, and if not, why.
+//! /compatibility: would this schema be accepted, and if not, why. `level` (a Schemata
+//! extension) judges at a level other than the subject's.
 
 use actix_web::{web, HttpRequest};
 use serde_json::json;
 
 use super::subjects::data_subject;
 use super::{body, reply, resource, ApiResult, Params, Reg};
+use crate::registry::error::RegistryError;
 use crate::registry::parse_version;
+use crate::types::Level;
 
 async fn check(req: HttpRequest, reg: Reg, payload: web::Bytes, with_version: bool) -> ApiResult {
     let version = if with_version {
@@ -18,7 +21,13 @@ async fn check(req: HttpRequest, reg: Reg, payload: web::Bytes, with_version: bo
     let input = body::schema_input(&body::json(&req, &payload, op)?)?;
     let p = Params::from(&req);
     let verbose = p.flag("verbose");
-    let verdict = reg.test_compatibility(&data_subject(&req, &reg)?, version, &input, p.flag("normalize"), verbose)?;
+    // Schemata's extension: judge at another level than the subject's (absent or empty: its own).
+    let level = match p.get("level").filter(|l| !l.is_empty()) {
+        None => None,
+        Some(l) => Some(Level::parse(l).ok_or(RegistryError::InvalidCompatibilityLevel)?),
+    };
+    let subject = data_subject(&req, &reg)?;
+    let verdict = reg.test_compatibility(&subject, version, &input, p.flag("normalize"), verbose, level)?;
     crate::metrics::METRICS.compatibility_check(verdict.is_compatible);
     if verbose {
         reply(&req, &json!({ "is_compatible": verdict.is_compatible, "messages": verdict.messages }))
