@@ -14,6 +14,7 @@ mod render;
 mod root;
 mod schemas;
 mod subjects;
+mod ui;
 
 use std::sync::Arc;
 
@@ -149,6 +150,7 @@ pub fn resource(path: &str) -> actix_web::Resource {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     root::routes(cfg);
     ops::routes(cfg);
+    ui::routes(cfg);
     // actix tries routes in order, matching each pattern: the hottest paths go first.
     data_routes(cfg);
     contexts::routes(cfg, data_routes);
