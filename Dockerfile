@@ -9,6 +9,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY benches benches
 COPY openapi.yaml openapi.yaml
+# The web UI's files, embedded in the binary (src/api/ui.rs).
+COPY ui ui
 RUN cargo build --release --locked --bin schemata
 
 FROM debian:bookworm-slim

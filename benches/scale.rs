@@ -169,7 +169,7 @@ fn main() {
         let checks: Vec<Duration> = (0..21)
             .map(|j| {
                 let t = Instant::now();
-                let verdict = registry.test_compatibility("wide", None, &input(wide(k + j)), false, false);
+                let verdict = registry.test_compatibility("wide", None, &input(wide(k + j)), false, false, None);
                 assert!(verdict.expect("check").is_compatible);
                 t.elapsed()
             })

@@ -3,9 +3,11 @@
 # real sled in temp dirs, a real Kafka-protocol broker for the Kafka store), the HTTP suites
 # again against Kafka-backed servers, then the Python tests that drive the real server with
 # Confluent's own client (confluent-kafka), replay the recorded Confluent 7.9.0 conformance
-# corpus and check Confluent's `_schemas` record format both ways.
-# Creates the Python venv in .venv and installs the tansu broker (scripts/tansu.sh) on first
-# use; needs only cargo and python3.
+# corpus and check Confluent's `_schemas` record format both ways, and last the web UI's unit
+# tests (node) and browser tests (headless Chromium).
+# Creates the Python venv in .venv, installs the tansu broker (scripts/tansu.sh) and the UI
+# tests' playwright-core (npm ci in tests/ui) on first use; needs cargo, python3, node and
+# chromium (installed with apt-get when missing and running as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,3 +48,23 @@ fi
 
 cargo build --bin schemata
 SCHEMATA_BIN="$PWD/target/debug/schemata" "$venv/bin/python" -m pytest tests/python -q
+
+# The web UI (/ui): unit tests of its logic under node, then browser tests: headless Chromium
+# from Debian's packages driven by playwright-core (pinned in tests/ui/package-lock.json),
+# against the binary built above. Screenshots land in target/ui-screenshots/.
+if ! command -v node >/dev/null || ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    apt-get install -y -qq nodejs npm chromium
+  else
+    echo "The web UI tests need node (18+), npm and chromium: sudo apt-get install nodejs npm chromium" >&2
+    exit 1
+  fi
+fi
+node --test ui/tests/
+ui_stamp=tests/ui/node_modules/.package-lock.sha256
+if [ ! -f "$ui_stamp" ] || ! sha256sum --check --status "$ui_stamp"; then
+  (cd tests/ui && npm ci --no-audit --no-fund --loglevel=error)
+  sha256sum tests/ui/package-lock.json > "$ui_stamp"
+fi
+(cd tests/ui && SCHEMATA_BIN="$PWD/../../target/debug/schemata" node --test --test-concurrency=1 browser.test.mjs)

@@ -374,7 +374,8 @@ fn online(args: &CheckArgs, url: &str) -> Result<bool, String> {
         return Ok(verdict.is_compatible);
     };
 
-    // --level: the registry only judges at the subject's level, so fetch and judge here.
+    // --level: Confluent's API judges only at the subject's level (Schemata's `level` parameter
+    // is an extension), so fetch and judge here, against any registry.
     let newest_first: Vec<u64> = versions.into_iter().rev().filter_map(|v| u64::try_from(v).ok()).collect();
     let mut old = Vec::new();
     for v in read_at_level(newest_first, level) {

@@ -421,6 +421,37 @@ fn compatibility_uses_subject_then_global_level() {
     assert_eq!(s.post("/subjects/g/versions", schema(USER_INT)), (409, incompatible("g", &details)));
 }
 
+/// Schemata's `level` parameter judges at another level than the subject's (the web UI's
+/// "try a change"); absent or empty it is the subject's; an unknown one is 42203.
+#[test]
+fn level_parameter_overrides_the_subjects_level() {
+    let s = Server::start();
+    s.register("o", USER_V1);
+    s.set_level("o", "NONE");
+    let forward =
+        [type_mismatch(false, "STRING", "INT"), old_version(1), old_schema(USER_V1), level_message("FORWARD")];
+    for path in ["/versions/latest", "/versions/1", "/versions"] {
+        let url = format!("/compatibility/subjects/o{path}?verbose=true");
+        assert_eq!(s.post(&url, schema(USER_INT)), (200, verdict(true, &[])), "{path}");
+        assert_eq!(s.post(&format!("{url}&level="), schema(USER_INT)), (200, verdict(true, &[])), "{path}");
+        assert_eq!(
+            s.post(&format!("{url}&level=forward"), schema(USER_INT)),
+            (200, verdict(false, &forward)),
+            "{path}"
+        );
+        assert_eq!(
+            s.post(&format!("{url}&level=SIDEWAYS"), schema(USER_INT)),
+            (
+                422,
+                err(42203, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive")
+            ),
+            "{path}"
+        );
+    }
+    // Registration still judges at the subject's level.
+    assert_eq!(s.post("/subjects/o/versions", schema(USER_INT)).0, 200);
+}
+
 /// A sample (every fourth case) of the apache/avro vectors, judged through the HTTP endpoint:
 /// the old schema registered under NONE, then checked at the case's level.
 #[test]

@@ -16,7 +16,8 @@ use crate::registry::normalize_subject;
 /// What a request needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Needs {
-    /// Nothing: probes and the API description.
+    /// Nothing: probes, the API description and the web UI's files (they hold no data; the
+    /// API calls they make carry the caller's credentials).
     Open,
     /// Any authenticated caller (the root, schema types, `/v1/metadata`, unknown paths).
     Authenticated,
@@ -58,7 +59,7 @@ pub fn needs(method: &Method, path: &str, metrics_protected: bool) -> Needs {
     let op = if write { Write } else { Read };
     let subject = |raw: &str| subject_name(context, raw);
     match segments {
-        ["health", ..] | ["openapi.yaml"] => Needs::Open,
+        ["health", ..] | ["openapi.yaml"] | ["ui", ..] => Needs::Open,
         ["metrics"] if !metrics_protected => Needs::Open,
         ["contexts"] | ["subjects"] | ["schemas"] => Needs::Listing,
         ["schemas", "ids", _, "subjects" | "versions"] | ["schemas", "guids", _, "ids"] => Needs::Listing,
@@ -112,6 +113,8 @@ mod tests {
         let subject = |s: &str, op| Needs::Subject(s.to_string(), op);
         assert_eq!(n(Method::GET, "/health/ready"), Needs::Open);
         assert_eq!(n(Method::GET, "/metrics"), Needs::Open);
+        assert_eq!(n(Method::GET, "/ui"), Needs::Open);
+        assert_eq!(n(Method::GET, "/ui/app.mjs"), Needs::Open);
         assert_eq!(needs(&Method::GET, "/metrics", true), Needs::Authenticated);
         assert_eq!(n(Method::GET, "/subjects"), Needs::Listing);
         assert_eq!(n(Method::GET, "/schemas"), Needs::Listing);

@@ -1,11 +1,14 @@
-//! /compatibility: would this schema be accepted, and if not, why.
+//! /compatibility: would this schema be accepted, and if not, why. `level` (a Schemata
+//! extension) judges at a level other than the subject's.
 
 use actix_web::{web, HttpRequest};
 use serde_json::json;
 
 use super::subjects::data_subject;
 use super::{body, reply, resource, work, ApiResult, Params, Reg};
+use crate::registry::error::RegistryError;
 use crate::registry::parse_version;
+use crate::types::Level;
 
 async fn check(req: HttpRequest, reg: Reg, payload: web::Bytes, with_version: bool) -> ApiResult {
     let version = if with_version {
@@ -18,9 +21,15 @@ async fn check(req: HttpRequest, reg: Reg, payload: web::Bytes, with_version: bo
     let input = body::schema_input(&body::json(&req, &payload, op)?)?;
     let p = Params::from(&req);
     let verbose = p.flag("verbose");
+    // Schemata's extension: judge at another level than the subject's (absent or empty: its own).
+    let level = match p.get("level").filter(|l| !l.is_empty()) {
+        None => None,
+        Some(l) => Some(Level::parse(l).ok_or(RegistryError::InvalidCompatibilityLevel)?),
+    };
     let (s, normalize) = (data_subject(&req, &reg)?, p.flag("normalize"));
     let registry = reg.get_ref().clone();
-    let verdict = work(&req).run(move || registry.test_compatibility(&s, version, &input, normalize, verbose)).await?;
+    let verdict =
+        work(&req).run(move || registry.test_compatibility(&s, version, &input, normalize, verbose, level)).await?;
     crate::metrics::METRICS.compatibility_check(verdict.is_compatible);
     if verbose {
         reply(&req, &json!({ "is_compatible": verdict.is_compatible, "messages": verdict.messages }))

@@ -16,6 +16,7 @@ mod render;
 mod root;
 mod schemas;
 mod subjects;
+mod ui;
 
 use std::sync::Arc;
 
@@ -160,6 +161,7 @@ pub fn resource(path: &str) -> actix_web::Resource {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     root::routes(cfg);
     ops::routes(cfg);
+    ui::routes(cfg);
     // actix tries routes in order, matching each pattern: the hottest paths go first.
     data_routes(cfg);
     contexts::routes(cfg, data_routes);

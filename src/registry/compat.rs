@@ -151,14 +151,17 @@ impl Registry {
         subject: &str,
         new: &ParsedSchema,
         new_metadata: Option<&Value>,
+        level: Option<Level>,
     ) -> Result<Vec<String>> {
-        let level = self.effective_level(idx, subject);
+        let level = level.unwrap_or_else(|| self.effective_level(idx, subject));
         let previous = self.versions_to_check(idx, subject, new_metadata, level)?;
         self.check_versions(idx, new, &previous, level)
     }
 
     /// POST /compatibility/subjects/{subject}/versions[/{version}]. `version` is `None` for
     /// the collection form (what a registration would check), `Some(None)` for `latest`.
+    /// `level` overrides the subject's level (Schemata's `level` query parameter: the web
+    /// UI's "try a change" at another level); `None` judges at the subject's, as Confluent.
     pub fn test_compatibility(
         &self,
         subject: &str,
@@ -166,6 +169,7 @@ impl Registry {
         input: &SchemaInput,
         normalize: bool,
         verbose: bool,
+        level: Option<Level>,
     ) -> Result<Verdict> {
         let idx = self.store.read();
         let previous = match version {
@@ -192,10 +196,13 @@ impl Registry {
             }
             Err(e) => return Err(e),
         };
-        let level = self.effective_level(&idx, subject);
+        let metadata = prepared.record.metadata.as_deref();
         let messages = match previous {
-            None => self.check_against_subject(&idx, subject, &prepared.parsed, prepared.record.metadata.as_deref())?,
-            Some(previous) => self.check_versions(&idx, &prepared.parsed, &previous, level)?,
+            None => self.check_against_subject(&idx, subject, &prepared.parsed, metadata, level)?,
+            Some(previous) => {
+                let level = level.unwrap_or_else(|| self.effective_level(&idx, subject));
+                self.check_versions(&idx, &prepared.parsed, &previous, level)?
+            }
         };
         Ok(Verdict { is_compatible: messages.is_empty(), messages: if verbose { messages } else { vec![] } })
     }

@@ -265,7 +265,8 @@ impl Registry {
         }
 
         if mode != Mode::Import {
-            let messages = self.check_against_subject(idx, subject, &prepared.parsed, record.metadata.as_deref())?;
+            let messages =
+                self.check_against_subject(idx, subject, &prepared.parsed, record.metadata.as_deref(), None)?;
             if !messages.is_empty() {
                 return Err(RegistryError::Incompatible { subject: subject.to_string(), messages });
             }
