@@ -21,10 +21,17 @@ fn main() {
     // and wrk asking https://127.0.0.1 do): noise, not a problem of the server.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,actix_server=warn,rustls::msgs::handshake=error".into());
-    // Logs go to stderr, without colour codes in files and pipes (container logs, journald).
+    // Logs go to stderr, without colour codes in files and pipes (container logs, journald),
+    // written by a thread of their own: a request handler only formats its line and queues
+    // it, and lines queued together go out in one write. Not lossy: when the queue is full,
+    // handlers wait rather than drop audit lines.
+    let (writer, flushed_at_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("schemata-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal());
     if args.log_format == "json" {
         logs.json().flatten_event(true).init();
@@ -32,6 +39,7 @@ fn main() {
         logs.init();
     }
     let result = actix_web::rt::System::new().block_on(schemata::server::serve(args));
+    drop(flushed_at_exit);
     if let Err(e) = result {
         eprintln!("schemata: {e}");
         std::process::exit(1);

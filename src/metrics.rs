@@ -2,11 +2,13 @@
 //! (handlers and the request middleware record into them without plumbing); the gauges
 //! about stored data are read from the index and sled when scraped, so they are never stale.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry as PromRegistry, TextEncoder,
 };
 
@@ -171,10 +173,36 @@ impl Metrics {
     /// Records one answered request. `route` is the matched pattern, never the raw path, so
     /// the label set stays bounded whatever clients send.
     pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let status = status.to_string();
-        let labels = [method, route, status.as_str()];
-        self.requests.with_label_values(&labels).inc();
-        self.latency.with_label_values(&labels).observe(seconds);
+        let series = || {
+            let status = status.to_string();
+            let labels = [method, route, status.as_str()];
+            (self.requests.with_label_values(&labels), self.latency.with_label_values(&labels))
+        };
+        // Clients choose the method: only the standard ones are kept, so the cache is bounded
+        // by methods x routes x statuses.
+        let Some(method) = standard_method(method) else {
+            let (count, latency) = series();
+            count.inc();
+            latency.observe(seconds);
+            return;
+        };
+        SERIES.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            // HashMap is covariant in its key: looked up with the route's borrowed name.
+            let view: &HashMap<SeriesKey<'_>, (IntCounter, Histogram)> = &cache;
+            if let Some((count, latency)) = view.get(&(method, route, status)) {
+                count.inc();
+                latency.observe(seconds);
+                return;
+            }
+            let (count, latency) = series();
+            count.inc();
+            latency.observe(seconds);
+            // Route names are the app's patterns (and `unmatched`): a bounded set, kept for
+            // the life of the thread.
+            let route: &'static str = Box::leak(route.to_string().into_boxed_str());
+            cache.insert((method, route, status), (count, latency));
+        });
     }
 
     /// Records the verdict of a compatibility endpoint call.
@@ -230,4 +258,19 @@ pub fn role_name(role: &NodeRole) -> &'static str {
         NodeRole::Follower(_) => "follower",
         NodeRole::Unknown(_) => "unknown",
     }
+}
+
+thread_local! {
+    /// Each worker's handles of the request series it has seen, so the label lookup (hashing,
+    /// validation and a lock inside the prometheus crate) runs once per series and thread
+    /// rather than on every request.
+    static SERIES: RefCell<HashMap<SeriesKey<'static>, (IntCounter, Histogram)>> = RefCell::new(HashMap::new());
+}
+
+/// Method, route and status of a request series.
+type SeriesKey<'a> = (&'a str, &'a str, u16);
+
+/// The method's name when it is one of HTTP's standard methods.
+fn standard_method(method: &str) -> Option<&'static str> {
+    ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "TRACE", "CONNECT"].into_iter().find(|m| *m == method)
 }

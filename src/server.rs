@@ -78,11 +78,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             // Outermost but for path normalization: sees every answer, errors included.
             .wrap_fn(|req, srv| {
                 let started = Instant::now();
-                let method = req.method().to_string();
+                let method = req.method().clone();
                 let call = srv.call(req);
                 async move {
                     let res = call.await?;
-                    record(&method, &res, started.elapsed());
+                    record(method.as_str(), &res, started.elapsed());
                     Ok(res)
                 }
             })
@@ -220,9 +220,9 @@ fn hostname() -> String {
 /// values); a request no route matched is `unmatched`. The principal (authenticated by the
 /// guard, else a client certificate's CN) is logged when there is one.
 fn record<B>(method: &str, res: &actix_web::dev::ServiceResponse<B>, elapsed: Duration) {
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_string());
+    let route = res.request().match_name().unwrap_or("unmatched");
     let status = res.status().as_u16();
-    crate::metrics::METRICS.request(method, &route, status, elapsed.as_secs_f64());
+    crate::metrics::METRICS.request(method, route, status, elapsed.as_secs_f64());
     let caller = api::guard::Caller::of(res.request());
     let certificate = res.request().conn_data::<TlsPrincipal>();
     let principal = caller.name().or(certificate.map(|p| p.0.as_str()));
