@@ -105,3 +105,38 @@ fn references_are_resolved_for_stored_schemas_too() {
         json!("{errorType:\"TYPE_CHANGED\", description:\"A type at path '#/properties/d/properties/v' is different between the new schema and the old schema'}")
     );
 }
+
+/// Confluent counts pattern properties only when deciding whether an added or removed
+/// property is covered: replacing `properties: {a}` by a pattern that covers `a` is
+/// BACKWARD compatible; a pattern that does not cover it leaves `a` removed from a closed
+/// model. Documents everit refuses are 42201, those it accepts register.
+#[test]
+fn pattern_properties_cover_properties_and_everit_decides_validity() {
+    let s = Server::start();
+    let (status, body) = register(&s, "pp", json_schema(r#"{"type":"object","properties":{"a":{}}}"#));
+    assert_eq!(status, 200, "{body}");
+    let covered = json_schema(r#"{"type":"object","patternProperties":{"^a*":{}}}"#);
+    assert_eq!(check(&s, "pp", covered.clone())["is_compatible"], json!(true));
+    let uncovered = json_schema(r#"{"type":"object","patternProperties":{"^b":{}}}"#);
+    let verdict = check(&s, "pp", uncovered);
+    assert_eq!(verdict["is_compatible"], json!(false), "{verdict}");
+    assert!(verdict.to_string().contains("PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL"), "{verdict}");
+    assert_eq!(register(&s, "pp", covered).0, 200);
+
+    for (i, (text, status)) in [
+        (r#"{"type":"foo"}"#, 422),
+        (r#"{"minimum":"x"}"#, 422),
+        (r#"{"x-unknown":true,"type":"string","format":"no-such-format"}"#, 200),
+        (r#"{"type":"string","minLength":-1}"#, 200),
+        (r#"{"type":"object","required":["a","a"]}"#, 200),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (got, body) = register(&s, &format!("valid{i}"), json_schema(text));
+        assert_eq!(got, status, "{text}: {body}");
+        if status == 422 {
+            assert_eq!(body["error_code"], json!(42201), "{text}");
+        }
+    }
+}

@@ -200,3 +200,27 @@ fn schema_tags_on_fields_and_messages() {
         "java.lang.IllegalArgumentException: No matching Field with name 'nope' found in the schema"
     );
 }
+
+/// A schema Confluent accepted with custom options nobody defines (Wire keeps them
+/// unresolved) registers here with the options in the stored text, and the options take
+/// no part in compatibility.
+#[test]
+fn unknown_custom_options_register_and_are_kept() {
+    let s = Server::start();
+    let text = "syntax = \"proto3\";\n\noption (x.file) = 1;\n\nmessage M {\n  option (x.msg) = true;\n\n  string a = 1 [(x.field) = \"f\"];\n}\n";
+    let id = register(&s, "opts", proto(text));
+    let (status, got) = s.get(&format!("/schemas/ids/{id}"));
+    assert_eq!(status, 200);
+    let stored = got["schema"].as_str().expect("schema");
+    for option in ["option (x.file) = 1;", "option (x.msg) = true;", "[(x.field) = \"f\"]"] {
+        assert!(stored.contains(option), "{option} missing from {stored}");
+    }
+    // Without the options, and with a new field: compatible under BACKWARD.
+    let plain = "syntax = \"proto3\";\n\nmessage M {\n  string a = 1;\n  int32 b = 2;\n}\n";
+    let (status, verdict) = s.post("/compatibility/subjects/opts/versions/latest?verbose=true", proto(plain));
+    assert_eq!((status, &verdict["is_compatible"]), (200, &json!(true)), "{verdict}");
+    // A real change is still seen.
+    let changed = text.replace("string a = 1", "int64 a = 1");
+    let (status, verdict) = s.post("/compatibility/subjects/opts/versions/latest", proto(&changed));
+    assert_eq!((status, &verdict["is_compatible"]), (200, &json!(false)), "{verdict}");
+}

@@ -833,6 +833,56 @@ fn content_types_and_accept_negotiation() {
     assert_eq!(s.get("/mode/ct").0, 404);
 }
 
+/// JAX-RS treats a media range whose type is `*` as a wildcard whatever its subtype, so
+/// `*/anything` gets the default type; `application/*` does too, `text/*` is refused.
+#[test]
+fn accept_with_a_wildcard_type_gets_the_default() {
+    let s = Server::start();
+    s.register("w", "\"string\"");
+    for accept in ["*/anything", "*/json", "*/*;q=0.5", "application/*", "text/plain, */x"] {
+        let r = s.raw("GET", "/subjects/w/versions", None, None, &[("Accept", accept)]);
+        assert_eq!((r.status, r.json), (200, json!([1])), "{accept}");
+        assert_eq!(r.content_type.as_deref(), Some(CT), "{accept}");
+    }
+    for accept in ["text/*", "text/json", "application/xml"] {
+        let r = s.raw("GET", "/subjects/w/versions", None, None, &[("Accept", accept)]);
+        assert_eq!(r.status, 406, "{accept}");
+    }
+}
+
+/// Jackson reads the request's raw bytes and detects UTF-16 and UTF-32 (by byte-order mark
+/// or by the zero bytes around the first character), whatever the Content-Type's charset.
+#[test]
+fn bodies_in_utf16_and_utf32_are_decoded() {
+    let s = Server::start();
+    let path = "/subjects/enc/versions";
+    let text = r#"{"schema":"{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"],\"doc\":\"é€𝄞\"}"}"#;
+    let first = s.raw("POST", path, Some(text), Some(CT), &[]);
+    assert_eq!(first.status, 200, "{}", first.text);
+    let utf16 = |big: bool, bom: bool| -> Vec<u8> {
+        let units = bom.then_some(0xFEFF_u16).into_iter().chain(text.encode_utf16());
+        units.flat_map(|u| if big { u.to_be_bytes() } else { u.to_le_bytes() }).collect()
+    };
+    let utf32 = |big: bool, bom: bool| -> Vec<u8> {
+        let codes = bom.then_some(0xFEFF_u32).into_iter().chain(text.chars().map(u32::from));
+        codes.flat_map(|c| if big { c.to_be_bytes() } else { c.to_le_bytes() }).collect()
+    };
+    let mut bodies = vec![[b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat()];
+    for (big, bom) in [(true, true), (true, false), (false, true), (false, false)] {
+        bodies.extend([utf16(big, bom), utf32(big, bom)]);
+    }
+    for body in &bodies {
+        for ct in [CT, "application/json; charset=utf-16", "application/json; charset=utf-8"] {
+            let r = s.raw_bytes("POST", path, Some(body), Some(ct), &[]);
+            assert_eq!((r.status, &r.json), (200, &first.json), "{ct} {:?}", &body[..4]);
+        }
+    }
+    assert_eq!(s.get(path), (200, json!([1])));
+    // UCS-4 in an unusual byte order is a 400, not a 500.
+    let r = s.raw_bytes("POST", path, Some(&[0, 0, b'{', 0, 0, 0, b'}', 0]), Some(CT), &[]);
+    assert_eq!((r.status, &r.json["error_code"]), (400, &json!(400)));
+}
+
 /// Confluent 7.9 (reg-explicit-id#7): `"version": -1` is not the "no version" fast path of
 /// `"version": 0`; the request inherits the latest version's metadata and so matches v2.
 #[test]

@@ -31,14 +31,97 @@ pub fn json(req: &HttpRequest, body: &[u8], operation: &str) -> Result<Value> {
         }
     }
     let missing = || RegistryError::Unprocessable(format!("{operation} must not be null (was null)"));
+    let body = decode(body)?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(missing());
     }
-    match serde_json::from_slice::<Value>(body) {
+    match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Null) => Err(missing()),
         Ok(v) => Ok(v),
         Err(e) => Err(RegistryError::BadRequest(format!("Unexpected character or end of input: {e}"))),
     }
+}
+
+/// The encodings Jackson recognises in a body.
+#[derive(Debug, PartialEq)]
+enum Encoding {
+    Utf8,
+    Utf16 { big_endian: bool },
+    Utf32 { big_endian: bool },
+}
+
+/// Turns the body into UTF-8. Jackson reads the raw bytes and detects their encoding itself
+/// (the `charset` of the Content-Type is not consulted): a byte-order mark first, else the
+/// zero bytes around the first character, which in a JSON text is always ASCII.
+fn decode(body: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
+    let (encoding, bom) = detect(body)?;
+    let rest = &body[bom..];
+    let bad = |what: &str| RegistryError::BadRequest(format!("Invalid {what} in the request body"));
+    let text: String = match encoding {
+        Encoding::Utf8 => return Ok(std::borrow::Cow::Borrowed(rest)),
+        Encoding::Utf16 { big_endian } => {
+            let units = rest.chunks(2).map(|c| match c {
+                [a, b] if big_endian => u16::from_be_bytes([*a, *b]),
+                [a, b] => u16::from_le_bytes([*a, *b]),
+                // A lone trailing byte is malformed; Java's decoder replaces it.
+                _ => 0xFFFD,
+            });
+            char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect()
+        }
+        Encoding::Utf32 { big_endian } => rest
+            .chunks(4)
+            .map(|c| {
+                let quad: [u8; 4] = c.try_into().map_err(|_| bad("UTF-32 length"))?;
+                let code = if big_endian { u32::from_be_bytes(quad) } else { u32::from_le_bytes(quad) };
+                char::from_u32(code).ok_or_else(|| bad("UTF-32 character"))
+            })
+            .collect::<Result<_>>()?,
+    };
+    Ok(std::borrow::Cow::Owned(text.into_bytes()))
+}
+
+/// Jackson's `ByteSourceJsonBootstrapper.detectEncoding`: the encoding and the length of the
+/// byte-order mark to skip. UCS-4 in the unusual byte orders (2143, 3412) is refused.
+fn detect(body: &[u8]) -> Result<(Encoding, usize)> {
+    let weird = |order: &str| RegistryError::BadRequest(format!("Unsupported UCS-4 endianness ({order}) detected"));
+    if body.len() >= 4 {
+        let quad = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+        match quad {
+            0x0000_FEFF => return Ok((Encoding::Utf32 { big_endian: true }, 4)),
+            0xFFFE_0000 => return Ok((Encoding::Utf32 { big_endian: false }, 4)),
+            0x0000_FFFE => return Err(weird("2143")),
+            0xFEFF_0000 => return Err(weird("3412")),
+            _ => {}
+        }
+        match quad >> 16 {
+            0xFEFF => return Ok((Encoding::Utf16 { big_endian: true }, 2)),
+            0xFFFE => return Ok((Encoding::Utf16 { big_endian: false }, 2)),
+            _ => {}
+        }
+        if quad >> 8 == 0xEF_BBBF {
+            return Ok((Encoding::Utf8, 3));
+        }
+        if quad >> 8 == 0 {
+            return Ok((Encoding::Utf32 { big_endian: true }, 0));
+        }
+        if quad & 0x00FF_FFFF == 0 {
+            return Ok((Encoding::Utf32 { big_endian: false }, 0));
+        }
+        if quad & !0x00FF_0000 == 0 {
+            return Err(weird("3412"));
+        }
+        if quad & !0x0000_FF00 == 0 {
+            return Err(weird("2143"));
+        }
+    }
+    if body.len() >= 2 {
+        match (body[0], body[1]) {
+            (0, _) => return Ok((Encoding::Utf16 { big_endian: true }, 0)),
+            (_, 0) => return Ok((Encoding::Utf16 { big_endian: false }, 0)),
+            _ => {}
+        }
+    }
+    Ok((Encoding::Utf8, 0))
 }
 
 /// The body must be a JSON object; other shapes are Jackson's 400.
@@ -349,4 +432,59 @@ pub fn tag_request(v: &Value) -> Result<TagRequest> {
         metadata: metadata(m)?,
         rule_set: rule_set_at(m, "ruleSet")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+        let bom = bom.then_some(0xFEFF);
+        let units = bom.into_iter().chain(text.encode_utf16());
+        units.flat_map(|u| if big_endian { u.to_be_bytes() } else { u.to_le_bytes() }).collect()
+    }
+
+    fn utf32(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+        let bom = bom.then_some(0xFEFF);
+        let codes = bom.into_iter().chain(text.chars().map(u32::from));
+        codes.flat_map(|c| if big_endian { c.to_be_bytes() } else { c.to_le_bytes() }).collect()
+    }
+
+    /// Every encoding Jackson detects, with and without a byte-order mark, decodes to the
+    /// same text; a lone byte or plain UTF-8 is left as it is.
+    #[test]
+    fn bodies_are_decoded_as_jackson_detects_them() {
+        let text = r#" {"schema":"\"string\"","x":"é€𝄞"}"#;
+        let mut bodies = vec![text.as_bytes().to_vec(), [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat()];
+        for big_endian in [true, false] {
+            for bom in [true, false] {
+                bodies.push(utf16(text, big_endian, bom));
+                bodies.push(utf32(text, big_endian, bom));
+            }
+        }
+        for body in bodies {
+            assert_eq!(decode(&body).unwrap().as_ref(), text.as_bytes(), "{body:?}");
+        }
+        for short in [b"1".as_slice(), b"", b"{}"] {
+            assert_eq!(decode(short).unwrap().as_ref(), short);
+        }
+        // Two-byte inputs can only be UTF-16.
+        assert_eq!(decode(&utf16("1", false, false)).unwrap().as_ref(), b"1");
+    }
+
+    /// Malformed input is a 400, never a panic: UCS-4 in odd byte orders, a cut UTF-32
+    /// character, a code point past U+10FFFF.
+    #[test]
+    fn undecodable_bodies_are_refused() {
+        for body in [
+            vec![0, 0, 0xFF, 0xFE, 0, 0, b'{', 0],
+            vec![0xFE, 0xFF, 0, 0],
+            vec![0, b'{', 0, 0],
+            vec![0, 0, b'{', 0],
+            vec![0, 0, 0, b'{', 0, 0],
+            vec![0, 0, 0, b'{', 0, 0x11, 0, 0],
+        ] {
+            assert!(matches!(decode(&body), Err(RegistryError::BadRequest(_))), "{body:?}");
+        }
+    }
 }

@@ -56,8 +56,8 @@ impl ResponseError for RegistryError {
     }
 }
 
-/// Picks the response media type from `Accept`. Unknown or wildcard types (the Java client
-/// sends `text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2`) get the default. Writes
+/// Picks the response media type from `Accept`. Wildcard types (the Java client sends
+/// `text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2`) get the default. Writes
 /// call it before acting, as Jersey negotiates before the resource method runs.
 pub fn negotiate(req: &HttpRequest) -> Result<&'static str, RegistryError> {
     let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
@@ -69,7 +69,7 @@ pub fn negotiate(req: &HttpRequest) -> Result<&'static str, RegistryError> {
             return Ok(produced);
         }
     }
-    if ranges.iter().any(|r| r.is_empty() || *r == "*" || *r == "*/*" || r.eq_ignore_ascii_case("application/*")) {
+    if ranges.iter().any(|r| matches_any_produced(r)) {
         return Ok(PRODUCED[0]);
     }
     Err(RegistryError::NotAcceptable)
@@ -78,6 +78,15 @@ pub fn negotiate(req: &HttpRequest) -> Result<&'static str, RegistryError> {
 /// The pool heavy work runs on (`offload`), which the server puts in the app data.
 pub fn work(req: &HttpRequest) -> &offload::Offload {
     req.app_data::<web::Data<offload::Offload>>().expect("the server sets up the work pool")
+}
+
+/// Whether a media range that names none of the produced types exactly still covers them.
+/// As in JAX-RS, a wildcard type (`*`, `*/*`, `*/anything`) is compatible with every type
+/// whatever its subtype, and `application/*` covers the `application/...` types produced.
+fn matches_any_produced(range: &str) -> bool {
+    let (kind, subtype) = range.split_once('/').unwrap_or((range, "*"));
+    let kind = kind.trim();
+    range.is_empty() || kind == "*" || (kind.eq_ignore_ascii_case("application") && subtype.trim() == "*")
 }
 
 /// A 200 answer with a JSON body in the negotiated media type.

@@ -337,6 +337,18 @@ impl Server {
         content_type: Option<&str>,
         headers: &[(&str, &str)],
     ) -> Resp {
+        self.raw_bytes(method, path, body.map(str::as_bytes), content_type, headers)
+    }
+
+    /// `raw` with a body of arbitrary bytes (other encodings than UTF-8).
+    pub fn raw_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        content_type: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.client.request(method, self.url(path));
         if let Some(ct) = content_type {
@@ -346,7 +358,7 @@ impl Server {
             req = req.header(*k, *v);
         }
         if let Some(b) = body {
-            req = req.body(b.to_string());
+            req = req.body(b.to_vec());
         }
         let resp = req.send().unwrap_or_else(|e| panic!("{path}: {e}"));
         let status = resp.status().as_u16();

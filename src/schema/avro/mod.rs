@@ -94,3 +94,104 @@ pub fn compatibility_messages(
         Err(e) => vec![format!("Unexpected exception during compatibility check: {e}")],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses a record with one field `f` of `ty` defaulting to `default`, validating as
+    /// Confluent does for a new schema registered with `normalize=true`.
+    fn field_default(ty: &str, default: &str) -> Result<AvroSchema, String> {
+        let text =
+            format!(r#"{{"type":"record","name":"R","fields":[{{"name":"f","type":{ty},"default":{default}}}]}}"#);
+        AvroSchema::parse(&text, &[], ParseOptions { normalize: true, validate: true })
+    }
+
+    /// Avro-Java's `Schema.isValidDefault`, which Confluent 7.9 applies: the JSON kind of the
+    /// default must fit the type (ints in range, any number for float/double, any string for
+    /// bytes, fixed and enum: neither the fixed size nor the enum symbols are checked, as the
+    /// recorded corpus shows for an enum), containers element by element, records field by
+    /// field (a missing field falls back to its own default), unions by their first branch,
+    /// logical types by their underlying type. Some refusals come from the normalizer,
+    /// which converts defaults first (its Java exception text, as in the corpus).
+    #[test]
+    fn defaults_are_checked_against_their_type() {
+        let enum_e = r#"{"type":"enum","name":"E","symbols":["A"]}"#;
+        let fixed_f = r#"{"type":"fixed","name":"F","size":2}"#;
+        let inner = r#"{"type":"record","name":"In","fields":[{"name":"x","type":"int"},{"name":"y","type":"string","default":"s"}]}"#;
+        let nested = r#"{"type":"record","name":"Out","fields":[{"name":"i","type":{"type":"record","name":"In2","fields":[{"name":"x","type":"int","default":1}]},"default":{}}]}"#;
+        let table: &[(&str, &str, bool)] = &[
+            (r#""null""#, "null", true),
+            (r#""null""#, "0", false),
+            (r#""boolean""#, "true", true),
+            (r#""boolean""#, "0", false),
+            (r#""int""#, "2147483647", true),
+            (r#""int""#, "2147483648", false),
+            (r#""int""#, "-2147483649", false),
+            (r#""int""#, "1.0", false),
+            (r#""int""#, r#""1""#, false),
+            (r#""long""#, "9223372036854775807", true),
+            (r#""long""#, "9223372036854775808", false),
+            (r#""float""#, "1", true),
+            (r#""double""#, "1e400", true),
+            (r#""double""#, "true", false),
+            (r#""string""#, r#""x""#, true),
+            (r#""string""#, "1", false),
+            (r#""bytes""#, r#""\u00ff""#, true),
+            (r#""bytes""#, "[1]", false),
+            (fixed_f, r#""ab""#, true),
+            (fixed_f, r#""abc""#, true),
+            (fixed_f, "1", false),
+            (enum_e, r#""A""#, true),
+            (enum_e, r#""Z""#, true),
+            (enum_e, "0", false),
+            (r#"{"type":"array","items":"int"}"#, "[1,2]", true),
+            (r#"{"type":"array","items":"int"}"#, "[]", true),
+            (r#"{"type":"array","items":"long"}"#, "[1,true]", false),
+            (r#"{"type":"array","items":"int"}"#, "{}", false),
+            (r#"{"type":"map","values":"int"}"#, r#"{"a":1}"#, true),
+            (r#"{"type":"map","values":"string"}"#, r#"{"a":1}"#, false),
+            (r#"{"type":"map","values":"int"}"#, "[]", false),
+            (inner, r#"{"x":1}"#, true),
+            (inner, r#"{"x":1,"y":"t"}"#, true),
+            (inner, r#"{"x":1,"y":2}"#, false),
+            (inner, r#"{"y":"t"}"#, false),
+            (inner, "1", false),
+            (nested, r#"{"i":{}}"#, true),
+            (nested, "{}", true),
+            (r#"["null","int"]"#, "null", true),
+            (r#"["null","int"]"#, "1", false),
+            (r#"["int","null"]"#, "1", true),
+            (r#"["int","null"]"#, "null", false),
+            (r#"[{"type":"array","items":"int"},"null"]"#, "[1]", true),
+            (r#"{"type":"int","logicalType":"date"}"#, "0", true),
+            (r#"{"type":"int","logicalType":"date"}"#, r#""2020-01-01""#, false),
+            (r#"{"type":"long","logicalType":"timestamp-millis"}"#, "1700000000000", true),
+            (r#"{"type":"bytes","logicalType":"decimal","precision":4,"scale":2}"#, r#""\u0001""#, true),
+            (r#"{"type":"bytes","logicalType":"decimal","precision":4,"scale":2}"#, "1.5", false),
+            (r#"{"type":"string","logicalType":"uuid"}"#, r#""not-a-uuid""#, true),
+            (r#"{"type":"string","logicalType":"uuid"}"#, "1", false),
+        ];
+        for (ty, default, valid) in table {
+            let got = field_default(ty, default);
+            assert_eq!(got.is_ok(), *valid, "{ty} default {default}: {:?}", got.err());
+        }
+    }
+
+    /// The message names the default and the field's type as Avro-Java prints them.
+    #[test]
+    fn invalid_default_message_is_avro_javas() {
+        let err = field_default(r#"["null","int"]"#, "1").err();
+        assert_eq!(err.as_deref(), Some(r#"Invalid default for field f: 1 not a ["null","int"]"#));
+        let err = field_default(r#""boolean""#, "0").err();
+        assert_eq!(err.as_deref(), Some(r#"Invalid default for field f: 0 not a "boolean""#));
+    }
+
+    /// Stored schemas and registrations without `normalize` are not checked (Confluent 7.9
+    /// accepted every such default in the recorded corpus).
+    #[test]
+    fn defaults_are_not_checked_without_validation() {
+        let text = r#"{"type":"record","name":"R","fields":[{"name":"f","type":"int","default":"x"}]}"#;
+        assert!(AvroSchema::parse(text, &[], ParseOptions::default()).is_ok());
+    }
+}

@@ -556,7 +556,11 @@ impl<'a> Diff<'a> {
             Model::of(o.v, "additionalProperties", "patternProperties"),
             Model::of(u.v, "additionalProperties", "patternProperties"),
         );
-        self.additional(path, "additionalProperties", o, u, om, um, depth, ADDITIONAL_PROPERTIES);
+        // Pattern properties do not count in the additionalProperties comparison (Confluent
+        // compares only whether extra members are permitted and their schema); they only
+        // decide whether an added or removed property is covered.
+        let (oa, ua) = (Model::of(o.v, "additionalProperties", ""), Model::of(u.v, "additionalProperties", ""));
+        self.additional(path, "additionalProperties", o, u, oa, ua, depth, ADDITIONAL_PROPERTIES);
         self.bound(path, o.v, u.v, "maxProperties", true);
         self.bound(path, o.v, u.v, "minProperties", false);
         let (oreq, ureq) = (required(o.v), required(u.v));
@@ -592,11 +596,10 @@ impl<'a> Diff<'a> {
                         self.add(Kind::PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL, &p);
                         continue;
                     }
-                    let kind = match um {
-                        Model::Open => Kind::PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL,
-                        Model::Closed => Kind::PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL,
-                        Model::Partial => {
-                            let cover = covering(u, name);
+                    let kind = match (um, covering(u, name)) {
+                        (Model::Open, _) => Kind::PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL,
+                        (_, None) => Kind::PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+                        (_, Some(cover)) => {
                             if self.compatible(on, cover, depth + 1) {
                                 Kind::PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
                             } else {
@@ -614,33 +617,31 @@ impl<'a> Diff<'a> {
             }
             let p = format!("{path}/properties/{name}");
             let un = Node { v: uv, doc: u.doc };
-            let kind = match om {
-                Model::Open => {
-                    if shape(self.update.resolve(un).v, None) == Shape::Any {
-                        Kind::PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL
-                    } else {
-                        Kind::PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL
-                    }
-                }
-                Model::Closed => {
-                    if ureq.contains(&name.as_str()) {
-                        if self.update.resolve(un).v.get("default").is_some() {
-                            Kind::REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL
-                        } else {
-                            Kind::REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL
-                        }
-                    } else {
-                        Kind::OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL
-                    }
-                }
-                Model::Partial => {
-                    let cover = covering(o, name);
-                    if self.compatible(cover, un, depth + 1) {
-                        Kind::PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-                    } else {
-                        Kind::PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
-                    }
-                }
+            if om == Model::Open {
+                let kind = if shape(self.update.resolve(un).v, None) == Shape::Any {
+                    Kind::PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL
+                } else {
+                    Kind::PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL
+                };
+                self.add(kind, &p);
+                continue;
+            }
+            // A schema covering the name (pattern or additional properties) is checked
+            // first; the addition to a model that is not open is recorded either way.
+            if let Some(cover) = covering(o, name) {
+                let kind = if self.compatible(cover, un, depth + 1) {
+                    Kind::PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
+                } else {
+                    Kind::PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
+                };
+                self.add(kind, &p);
+            }
+            let kind = if !ureq.contains(&name.as_str()) {
+                Kind::OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL
+            } else if self.update.resolve(un).v.get("default").is_some() {
+                Kind::REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL
+            } else {
+                Kind::REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL
             };
             self.add(kind, &p);
         }
@@ -910,17 +911,19 @@ fn tuple(v: &Value) -> Option<(&Vec<Value>, &'static str)> {
     v.get("items").and_then(Value::as_array).map(|a| (a, "additionalItems"))
 }
 
-/// The schema that governs a property not listed in `properties`: the first matching
-/// pattern property, else `additionalProperties`.
-fn covering<'a>(n: Node<'a>, name: &str) -> Node<'a> {
+/// The schema that governs a property not listed in `properties` of a model that is not
+/// open: the first pattern property whose pattern is found in the name, else the schema of
+/// `additionalProperties`. `None` (no pattern matches and `additionalProperties` is absent,
+/// `true` or `false`) means the property is not covered: the model is closed for it.
+fn covering<'a>(n: Node<'a>, name: &str) -> Option<Node<'a>> {
     if let Some(pp) = n.v.get("patternProperties").and_then(Value::as_object) {
         for (pattern, schema) in pp {
             if regex_lite_match(pattern, name) {
-                return Node { v: schema, doc: n.doc };
+                return Some(Node { v: schema, doc: n.doc });
             }
         }
     }
-    child(n, "additionalProperties").unwrap_or(Node { v: &EMPTY, doc: n.doc })
+    child(n, "additionalProperties").filter(|a| a.v.is_object())
 }
 
 /// Pattern properties are ECMA regexes; matching them uses the validator crate's engine.
@@ -966,4 +969,83 @@ fn max_matching(ok: &[Vec<bool>], n: usize, m: usize) -> usize {
     }
     let mut owner = vec![None; m];
     (0..n).filter(|&i| augment(i, ok, &mut vec![false; m], &mut owner)).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::schema::json::{JsonSchema, Kind};
+    use crate::schema::ParseOptions;
+
+    fn kinds(original: &str, update: &str) -> Vec<Kind> {
+        let parse = |t: &str| JsonSchema::parse(t, &[], ParseOptions::default()).expect(t);
+        parse(update).differences_from(&parse(original)).iter().map(|d| d.kind).collect()
+    }
+
+    /// Pattern properties never narrow the content model (only `additionalProperties` is
+    /// compared as such); they decide whether an added or removed property is covered. A
+    /// property no pattern covers, in a model with no `additionalProperties` schema, meets
+    /// a closed model. An addition to a model that is not open also records whether it is
+    /// optional or required, as Confluent does.
+    #[test]
+    fn pattern_properties_only_cover_properties() {
+        use Kind::*;
+        let obj = |body: &str| format!(r#"{{"type":"object",{body}}}"#);
+        let cases: &[(&str, &str, &[Kind])] = &[
+            (
+                r#""properties":{"a":{}}"#,
+                r#""patternProperties":{"^a*":{}}"#,
+                &[PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL],
+            ),
+            (
+                r#""properties":{"a":{"type":"string"}}"#,
+                r#""patternProperties":{"^a":{"type":"integer"}}"#,
+                &[PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL],
+            ),
+            (
+                r#""properties":{"a":{}}"#,
+                r#""patternProperties":{"^b":{}}"#,
+                &[PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL],
+            ),
+            (
+                r#""properties":{"a":{}}"#,
+                r#""patternProperties":{"^b":{}},"additionalProperties":{"type":"string"}"#,
+                &[ADDITIONAL_PROPERTIES_NARROWED, PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL],
+            ),
+            (
+                r#""patternProperties":{"^a":{}}"#,
+                r#""properties":{"a":{}}"#,
+                &[
+                    PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+                    OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL,
+                ],
+            ),
+            (
+                r#""patternProperties":{"^a":{"type":"string"}}"#,
+                r#""properties":{"ab":{"type":"integer"}}"#,
+                &[
+                    PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+                    OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL,
+                ],
+            ),
+            (
+                r#""patternProperties":{"^a":{}}"#,
+                r#""properties":{"b":{}},"required":["b"]"#,
+                &[REQUIRED_ATTRIBUTE_ADDED, REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL],
+            ),
+            (
+                r#""patternProperties":{"^a":{}}"#,
+                r#""additionalProperties":false,"patternProperties":{"^a":{}}"#,
+                &[ADDITIONAL_PROPERTIES_REMOVED],
+            ),
+            (r#""patternProperties":{"^a":{}}"#, "\"additionalProperties\":true", &[]),
+        ];
+        for (original, update, want) in cases {
+            let mut got = kinds(&obj(original), &obj(update));
+            got.retain(|k| *k != Kind::TYPE_EXTENDED);
+            assert_eq!(&got, want, "{original} -> {update}");
+        }
+        let compatible = |o: &str, u: &str| kinds(&obj(o), &obj(u)).iter().all(|k| k.compatible());
+        assert!(compatible(r#""properties":{"a":{}}"#, r#""patternProperties":{"^a*":{}}"#));
+        assert!(!compatible(r#""properties":{"a":{}}"#, r#""patternProperties":{"^b":{}}"#));
+    }
 }

@@ -47,6 +47,47 @@ fn meta_valid(draft: Draft, schema: &Value) -> bool {
     }
 }
 
+/// The count keywords everit reads with `requireInteger` alone: a negative count is a
+/// schema for everit, and so for Confluent, though the meta-schemas want it non-negative.
+const COUNTS: &[&str] = &["minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"];
+
+/// Rewrites, in the copy that is checked, what the meta-schemas refuse and everit (which
+/// Confluent uses to load JSON schemas) accepts: negative counts, and a `required` list that
+/// is empty or repeats a name (everit reads it into a set). Only integer counts and string
+/// lists are touched, values that are wrong in any position; wherever the meta-schema
+/// allows any value (`enum`, `const`, `default`, ...) the rewrite changes nothing it checks.
+fn relax(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for key in COUNTS {
+                if let Some(n) = m.get_mut(*key) {
+                    if n.as_i64().is_some_and(|i| i < 0) {
+                        *n = Value::from(0);
+                    }
+                }
+            }
+            if let Some(Value::Array(names)) = m.get("required") {
+                if names.iter().all(Value::is_string) {
+                    let mut unique: Vec<Value> = Vec::with_capacity(names.len());
+                    names.iter().for_each(|n| {
+                        if !unique.contains(n) {
+                            unique.push(n.clone())
+                        }
+                    });
+                    if unique.is_empty() {
+                        m.shift_remove("required");
+                    } else {
+                        m.insert("required".into(), Value::Array(unique));
+                    }
+                }
+            }
+            m.values_mut().for_each(relax);
+        }
+        Value::Array(items) => items.iter_mut().for_each(relax),
+        _ => {}
+    }
+}
+
 /// Checks `schema` with `references` (name, document) available to its `$ref`s.
 /// Top-level values other than objects and booleans are accepted unchecked, as Confluent
 /// accepts them (`[]`, `12`, `"x"`).
@@ -54,7 +95,8 @@ pub fn check(schema: &Value, references: &[(String, Value)]) -> Result<(), ()> {
     if !schema.is_object() {
         return Ok(());
     }
-    let (draft, schema) = prepared(schema);
+    let (draft, mut schema) = prepared(schema);
+    relax(&mut schema);
     if !meta_valid(draft, &schema) {
         return Err(());
     }
@@ -65,4 +107,61 @@ pub fn check(schema: &Value, references: &[(String, Value)]) -> Result<(), ()> {
     }
     let registry = builder.prepare().map_err(|_| ())?;
     jsonschema::options().with_draft(draft).with_registry(&registry).build(&schema).map(|_| ()).map_err(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which documents are schemas, as Confluent 7.9 (everit) decides: keyword values of the
+    /// wrong JSON type, unknown types, bad patterns and unresolvable `$ref`s are refused;
+    /// unknown keywords, unknown formats, unknown `$schema` URIs, contradictory bounds,
+    /// negative counts and duplicate `required` names are accepted. Non-object documents
+    /// are accepted unchecked. The first rows are the recorded corpus (reg-json-invalid,
+    /// json-shapes).
+    #[test]
+    fn which_documents_are_schemas() {
+        let table: &[(&str, bool)] = &[
+            (r#"{"type":12}"#, false),
+            (r##"{"$ref":"#/definitions/missing"}"##, false),
+            ("[]", true),
+            ("12", true),
+            (r#""x""#, true),
+            (r#"{"type":"object","properties":{"a":{"type":"nope"}}}"#, false),
+            (r#"{"type":"object","required":"a"}"#, false),
+            (r#"{"minimum":"x"}"#, false),
+            (r#"{"$schema":"http://example.com/unknown","type":"object"}"#, true),
+            (r#"{"type":"string","format":"date-time"}"#, true),
+            (r#"{"$schema":"http://json-schema.org/draft-06/schema#","type":"object"}"#, true),
+            (r#"{"$schema":"https://json-schema.org/draft/2019-09/schema","type":"object"}"#, true),
+            (r##"{"type":"object","properties":{"a":{"$ref":"#"}}}"##, true),
+            (r#"{"type":"integer","minimum":1,"maximum":0}"#, true),
+            (r#"{"type":"string","pattern":"("}"#, false),
+            (r#"{"type":"object","properties":[]}"#, false),
+            (r#"{"items":{"type":"nope"}}"#, false),
+            (r#"{"type":"foo"}"#, false),
+            (r#"{"type":["string","foo"]}"#, false),
+            (r#"{"x-unknown":1,"foo":{"bar":[]}}"#, true),
+            (r#"{"type":"string","format":"no-such-format"}"#, true),
+            (r#"{"maxLength":"1"}"#, false),
+            (r#"{"maxLength":1.5}"#, false),
+            (r#"{"minLength":-1}"#, true),
+            (r#"{"properties":{"a":{"maxItems":-2}}}"#, true),
+            (r#"{"required":["a","a"]}"#, true),
+            (r#"{"$schema":"http://json-schema.org/draft-04/schema#","required":[]}"#, true),
+            (r#"{"required":[1]}"#, false),
+            (r#"{"enum":"a"}"#, false),
+            (r#"{"additionalProperties":5}"#, false),
+            (r#"{"$ref":5}"#, false),
+            (r#"{"$schema":"http://json-schema.org/draft-04/schema#","exclusiveMinimum":true,"minimum":1}"#, true),
+            (r#"{"$schema":"http://json-schema.org/draft-07/schema#","exclusiveMinimum":true}"#, false),
+            (r#"{"enum":[{"minLength":-1}],"default":{"required":[]}}"#, true),
+            ("true", true),
+            ("{}", true),
+        ];
+        for (text, valid) in table {
+            let v: Value = serde_json::from_str(text).expect(text);
+            assert_eq!(check(&v, &[]).is_ok(), *valid, "{text}");
+        }
+    }
 }

@@ -216,10 +216,31 @@ fn describe(e: &protox_parse::ParseError, text: &str) -> String {
     format!("{at}{e}")
 }
 
-/// Links the root file with its imports into a descriptor pool. As in Confluent, every
-/// referenced file is visible to the schema whatever name its `import` uses, so the root is
-/// linked as if it imported all of them.
+/// Links the root file with its imports into a descriptor pool. Confluent's parser (Wire's)
+/// keeps custom options as written without resolving them, and its descriptor leaves them
+/// out, so a schema whose custom options protox cannot interpret (an extension neither
+/// defined nor imported, a value of the wrong shape) is linked again without them; the
+/// stored text, printed from the unlinked file, keeps them. Confluent's own tag options
+/// (`confluent.*`) are always interpreted.
 fn link(file: &FileDescriptorProto, references: &[(&str, &str)]) -> Result<DescriptorPool, ParseError> {
+    link_with(file, references, false).or_else(|first| {
+        let mut lenient = file.clone();
+        normalize::strip_custom_options(&mut lenient, not_confluent);
+        link_with(&lenient, references, true).map_err(|_| first)
+    })
+}
+
+/// Whether an option is someone else's than Confluent's `confluent/meta.proto`.
+fn not_confluent(o: &prost_types::UninterpretedOption) -> bool {
+    !o.name.iter().any(|p| p.is_extension && p.name_part.starts_with("confluent."))
+}
+
+/// One linking attempt; `lenient` also drops foreign custom options from the references.
+fn link_with(
+    file: &FileDescriptorProto,
+    references: &[(&str, &str)],
+    lenient: bool,
+) -> Result<DescriptorPool, ParseError> {
     let mut root = file.clone();
     // Confluent writes tag options without importing their definitions; make them resolve.
     if uses_confluent_meta(&root) && !root.dependency.iter().any(|d| d == META) {
@@ -230,7 +251,8 @@ fn link(file: &FileDescriptorProto, references: &[(&str, &str)]) -> Result<Descr
             root.dependency.push(name.to_string());
         }
     }
-    let resolver = resolve::Resolver::new(root, references);
+    let mut resolver = resolve::Resolver::new(root, references);
+    resolver.lenient = lenient;
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true).include_source_info(false);
     compiler.open_file(resolve::ROOT_NAME).map_err(|e| link_error(&e))?;
@@ -292,5 +314,119 @@ mod tests {
         for text in ["{", "\u{0}", "AAAA", "CgdkZWZhdWx0"] {
             assert!(ProtobufSchema::parse(text, &[], ParseOptions::default()).is_err(), "{text:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod custom_options {
+    use super::*;
+
+    /// Custom options at every level, none of them defined or imported, one with an
+    /// aggregate value and one naming a field of an extension.
+    const WITH_OPTIONS: &str = r#"syntax = "proto3";
+package p;
+
+option (file_opt) = "f";
+option (a.b).c = 1;
+
+message M {
+  option (msg_opt) = { x: 1 y: "two" };
+  string s = 1 [(field_opt) = true];
+  oneof o {
+    option (oneof_opt) = 2;
+    int32 i = 2;
+  }
+  message N {
+    option (nested_opt) = 3;
+    int64 n = 1;
+  }
+}
+enum E {
+  option (enum_opt) = 1;
+  A = 0 [(value_opt) = "v"];
+}
+service S {
+  option (svc_opt) = 1;
+  rpc Call (M) returns (M) {
+    option (method_opt) = 1;
+  }
+}
+"#;
+
+    fn parse(text: &str) -> Result<ProtobufSchema, ParseError> {
+        ProtobufSchema::parse(text, &[], ParseOptions { normalize: false, validate: true })
+    }
+
+    /// Confluent (Wire's parser) registers schemas with custom options whose extension is
+    /// unknown, and keeps the options in the stored text.
+    #[test]
+    fn unknown_custom_options_are_accepted_and_kept() {
+        let s = parse(WITH_OPTIONS).unwrap_or_else(|e| panic!("{e}"));
+        for option in [
+            "(file_opt)",
+            "(a.b).c",
+            "(msg_opt)",
+            "(field_opt)",
+            "(oneof_opt)",
+            "(nested_opt)",
+            "(enum_opt)",
+            "(value_opt)",
+            "(svc_opt)",
+            "(method_opt)",
+        ] {
+            assert!(s.canonical().contains(option), "{option} missing from\n{}", s.canonical());
+        }
+        // The stored text reads back to itself.
+        assert_eq!(parse(s.canonical()).expect("reparse").canonical(), s.canonical());
+        let normalized = ProtobufSchema::parse(WITH_OPTIONS, &[], ParseOptions { normalize: true, validate: true });
+        assert!(normalized.is_ok(), "{:?}", normalized.err());
+        // Other errors are still reported as before.
+        let bad = WITH_OPTIONS.replace("string s = 1", "Unknown s = 1");
+        assert!(parse(&bad).unwrap_err().message.contains("Unknown"));
+    }
+
+    /// Unknown options take no part in compatibility: adding, changing or removing them
+    /// is no difference; a real change next to them still is.
+    #[test]
+    fn unknown_custom_options_are_ignored_for_compatibility() {
+        let with = parse(WITH_OPTIONS).expect("with options");
+        let plain =
+            WITH_OPTIONS.lines().filter(|l| !l.contains("option (") && !l.contains("(a.b)")).collect::<Vec<_>>();
+        let plain = plain.join("\n").replace(" [(field_opt) = true]", "").replace(" [(value_opt) = \"v\"]", "");
+        let without = parse(&plain).unwrap_or_else(|e| panic!("{e}\n{plain}"));
+        assert!(with.differences(&without).is_empty(), "{:?}", with.differences(&without));
+        assert!(without.differences(&with).is_empty());
+        let changed = parse(&WITH_OPTIONS.replace("string s = 1", "int32 s = 1")).expect("changed");
+        assert!(!changed.differences(&with).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod import_order {
+    use super::*;
+
+    /// Wire's file element keeps plain and public imports apart and prints the plain ones
+    /// first; normalizing sorts each list.
+    #[test]
+    fn plain_imports_come_before_public_ones() {
+        let text = "syntax = \"proto3\";\nimport public \"z/pub.proto\";\nimport \"y/b.proto\";\nimport public \"a/pub.proto\";\nimport \"x/a.proto\";\nmessage M {\n  int32 a = 1;\n}\n";
+        let imports = |normalize: bool| -> Vec<String> {
+            let s = ProtobufSchema::parse(text, &[], ParseOptions { normalize, validate: true }).expect("parse");
+            s.canonical().lines().filter(|l| l.starts_with("import")).map(str::to_string).collect()
+        };
+        let written = [
+            "import \"y/b.proto\";",
+            "import \"x/a.proto\";",
+            "import public \"z/pub.proto\";",
+            "import public \"a/pub.proto\";",
+        ];
+        assert_eq!(imports(false), written);
+        let sorted = [
+            "import \"x/a.proto\";",
+            "import \"y/b.proto\";",
+            "import public \"a/pub.proto\";",
+            "import public \"z/pub.proto\";",
+        ];
+        assert_eq!(imports(true), sorted);
     }
 }

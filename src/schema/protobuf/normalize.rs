@@ -5,7 +5,7 @@
 //! by the printer.
 
 use prost_reflect::{DescriptorPool, Kind};
-use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
+use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto, UninterpretedOption};
 
 pub fn apply(file: &mut FileDescriptorProto, pool: &DescriptorPool) {
     let public: Vec<String> =
@@ -81,29 +81,53 @@ fn enumeration(e: &mut EnumDescriptorProto) {
 
 /// Removes extension ranges, `extend` blocks and uninterpreted custom options everywhere.
 pub fn strip_extensions(file: &mut FileDescriptorProto) {
-    fn custom(o: &prost_types::UninterpretedOption) -> bool {
-        o.name.iter().any(|p| p.is_extension)
-    }
     fn message(m: &mut DescriptorProto) {
         m.extension.clear();
         m.extension_range.clear();
-        if let Some(o) = m.options.as_mut() {
-            o.uninterpreted_option.retain(|o| !custom(o));
-        }
-        for f in &mut m.field {
-            if let Some(o) = f.options.as_mut() {
-                o.uninterpreted_option.retain(|o| !custom(o));
-            }
-        }
-        for n in &mut m.nested_type {
-            message(n);
-        }
+        m.nested_type.iter_mut().for_each(message);
     }
     file.extension.clear();
-    if let Some(o) = file.options.as_mut() {
-        o.uninterpreted_option.retain(|o| !custom(o));
+    file.message_type.iter_mut().for_each(message);
+    strip_custom_options(file, |_| true);
+}
+
+/// A custom option: its name has a part in parentheses, an extension (`(foo.bar)`,
+/// `(foo).baz`).
+pub fn is_custom(o: &UninterpretedOption) -> bool {
+    o.name.iter().any(|p| p.is_extension)
+}
+
+/// Removes the uninterpreted custom options for which `drop` holds, at every level: file,
+/// message, field, oneof, enum, enum value, service and method.
+pub fn strip_custom_options(file: &mut FileDescriptorProto, drop: fn(&UninterpretedOption) -> bool) {
+    let keep = |list: &mut Vec<UninterpretedOption>| list.retain(|o| !(is_custom(o) && drop(o)));
+    fn enumeration(e: &mut EnumDescriptorProto, keep: &dyn Fn(&mut Vec<UninterpretedOption>)) {
+        e.options.iter_mut().for_each(|o| keep(&mut o.uninterpreted_option));
+        for v in &mut e.value {
+            v.options.iter_mut().for_each(|o| keep(&mut o.uninterpreted_option));
+        }
     }
-    for m in &mut file.message_type {
-        message(m);
+    fn message(m: &mut DescriptorProto, keep: &dyn Fn(&mut Vec<UninterpretedOption>)) {
+        m.options.iter_mut().for_each(|o| keep(&mut o.uninterpreted_option));
+        for f in m.field.iter_mut().chain(m.extension.iter_mut()) {
+            f.options.iter_mut().for_each(|o| keep(&mut o.uninterpreted_option));
+        }
+        for o in &mut m.oneof_decl {
+            o.options.iter_mut().for_each(|o| keep(&mut o.uninterpreted_option));
+        }
+        m.enum_type.iter_mut().for_each(|e| enumeration(e, keep));
+        m.nested_type.iter_mut().for_each(|n| message(n, keep));
+    }
+    file.options.iter_mut().for_each(|o| keep(&mut o.uninterpreted_option));
+    for f in &mut file.extension {
+        f.options.iter_mut().for_each(|o| keep(&mut o.uninterpreted_option));
+    }
+    file.message_type.iter_mut().for_each(|m| message(m, &keep));
+    file.enum_type.iter_mut().for_each(|e| enumeration(e, &keep));
+    for s in &mut file.service {
+        s.options.iter_mut().for_each(|o| keep(&mut o.uninterpreted_option));
+        for m in &mut s.method {
+            m.options.iter_mut().for_each(|o| keep(&mut o.uninterpreted_option));
+        }
     }
 }

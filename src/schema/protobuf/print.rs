@@ -37,9 +37,12 @@ fn print_file(file: &FileDescriptorProto) -> String {
     }
     if !file.dependency.is_empty() {
         out.push('\n');
-        for (i, d) in file.dependency.iter().enumerate() {
-            let public = if file.public_dependency.contains(&(i as i32)) { "public " } else { "" };
-            let _ = writeln!(out, "import {public}\"{d}\";");
+        // Wire keeps plain and public imports in two lists and prints the plain ones first.
+        let is_public = |i: usize| file.public_dependency.contains(&(i as i32));
+        for public in [false, true] {
+            for (_, d) in file.dependency.iter().enumerate().filter(|(i, _)| is_public(*i) == public) {
+                let _ = writeln!(out, "import {}\"{d}\";", if public { "public " } else { "" });
+            }
         }
     }
     let opts = options(&file.options, "google.protobuf.FileOptions");

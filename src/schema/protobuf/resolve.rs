@@ -44,13 +44,15 @@ pub struct Resolver {
     pub root: FileDescriptorProto,
     /// Referenced files by import path; a reference's own imports resolve here too.
     pub references: HashMap<String, String>,
+    /// Drop custom options other than Confluent's from the references (see `link`).
+    pub lenient: bool,
     google: GoogleFileResolver,
 }
 
 impl Resolver {
     pub fn new(root: FileDescriptorProto, references: &[(&str, &str)]) -> Resolver {
         let references = references.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
-        Resolver { root, references, google: GoogleFileResolver::new() }
+        Resolver { root, references, lenient: false, google: GoogleFileResolver::new() }
     }
 }
 
@@ -62,7 +64,12 @@ impl FileResolver for Resolver {
         if let Some(text) = self.references.get(name) {
             // A stored reference may itself be a descriptor registered in base64 form.
             return match super::parse_root(name, text) {
-                Ok(file) => Ok(File::from_file_descriptor_proto(file)),
+                Ok(mut file) => {
+                    if self.lenient {
+                        super::normalize::strip_custom_options(&mut file, super::not_confluent);
+                    }
+                    Ok(File::from_file_descriptor_proto(file))
+                }
                 Err(e) => Err(protox::Error::new(std::io::Error::other(e))),
             };
         }
