@@ -3,9 +3,11 @@
 # real sled in temp dirs, a real Kafka-protocol broker for the Kafka store), the HTTP suites
 # again against Kafka-backed servers, then the Python tests that drive the real server with
 # Confluent's own client (confluent-kafka), replay the recorded Confluent 7.9.0 conformance
-# corpus and check Confluent's `_schemas` record format both ways.
+# corpus and check Confluent's `_schemas` record format both ways; last, the container image is
+# built from the Dockerfile and run with podman.
 # Creates the Python venv in .venv and installs the tansu broker (scripts/tansu.sh) on first
-# use; needs only cargo and python3.
+# use; needs only cargo and python3 (and, for the container test, podman, which
+# scripts/container-test.sh installs with apt-get when run as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,3 +48,12 @@ fi
 
 cargo build --bin schemata
 SCHEMATA_BIN="$PWD/target/debug/schemata" "$venv/bin/python" -m pytest tests/python -q
+
+# The container image, built from the unchanged Dockerfile with podman and run: a volume, a
+# schema kept across a restart, the health check, a non-root process, exit 0 on SIGTERM
+# (scripts/container-test.sh). SCHEMATA_SKIP_CONTAINER=1 skips it.
+if [ "${SCHEMATA_SKIP_CONTAINER:-}" = 1 ]; then
+  echo "scripts/test.sh: container test skipped (SCHEMATA_SKIP_CONTAINER=1)" >&2
+else
+  bash scripts/container-test.sh
+fi
