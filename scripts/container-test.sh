@@ -159,27 +159,32 @@ if ! pm image exists "$rust_base"; then
 fi
 
 # --- (c) the image, from the unchanged Dockerfile --------------------------------------------
-old_image="$(pm image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
+# The build stage is tagged too ($IMAGE-build): when a rebuild replaces either image, the old one
+# and the layers only it used are removed, so old builds do not pile up in podman's storage while
+# the dependency layer they share stays cached.
+old_images=("$(pm image inspect --format '{{.Id}}' "$IMAGE-build" 2>/dev/null || true)"
+  "$(pm image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)")
 # Docker's image format: OCI's has no HEALTHCHECK.
 build=(pm build ${RUNTIME:+--runtime "$RUNTIME"} --format docker)
 build_start=$SECONDS
 # Where TLS is intercepted (the CI machines), cargo fetches crates only if it trusts the host's CA
 # certificates: the build stage is built first with the host's /etc/ssl/certs mounted read-only
-# (a no-op elsewhere). Not in the
-# whole build: the runtime stage installs ca-certificates, which writes there. The image is then
-# built from the whole, unchanged Dockerfile, the build stage coming from the layer cache.
-if [ -d /etc/ssl/certs ]; then
-  log "podman build --target build (host CA certificates mounted)"
-  "${build[@]}" -v /etc/ssl/certs:/etc/ssl/certs:ro --target build . >&2
-fi
+# (a no-op elsewhere). Not in the whole build: the runtime stage installs ca-certificates, which
+# writes there. The image is then built from the whole, unchanged Dockerfile, the build stage
+# coming from the layer cache.
+certs=()
+if [ -d /etc/ssl/certs ]; then certs=(-v /etc/ssl/certs:/etc/ssl/certs:ro); fi
+log "podman build --target build -t $IMAGE-build ."
+"${build[@]}" "${certs[@]}" --target build -t "$IMAGE-build" . >&2
 log "podman build -t $IMAGE ."
 "${build[@]}" -t "$IMAGE" . >&2
 log "built in $((SECONDS - build_start))s"
-new_image="$(pm image inspect --format '{{.Id}}' "$IMAGE")"
-# The previous image and the layers only it used: no pile of old builds in the storage.
-if [ -n "$old_image" ] && [ "$old_image" != "$new_image" ]; then
-  pm rmi "$old_image" >/dev/null 2>&1 || true
-fi
+new_images=("$(pm image inspect --format '{{.Id}}' "$IMAGE-build")" "$(pm image inspect --format '{{.Id}}' "$IMAGE")")
+for i in 0 1; do
+  if [ -n "${old_images[$i]}" ] && [ "${old_images[$i]}" != "${new_images[$i]}" ]; then
+    pm rmi "${old_images[$i]}" >/dev/null 2>&1 || true
+  fi
+done
 
 # --- (d) run it --------------------------------------------------------------------------------
 name="schemata-test-$$"
