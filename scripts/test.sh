@@ -3,11 +3,13 @@
 # real sled in temp dirs, a real Kafka-protocol broker for the Kafka store), the HTTP suites
 # again against Kafka-backed servers, then the Python tests that drive the real server with
 # Confluent's own client (confluent-kafka), replay the recorded Confluent 7.9.0 conformance
-# corpus and check Confluent's `_schemas` record format both ways, and last the web UI's unit
-# tests (node) and browser tests (headless Chromium).
+# corpus and check Confluent's `_schemas` record format both ways, then the web UI's unit
+# tests (node) and browser tests (headless Chromium); last, the container image is built from
+# the Dockerfile and run with podman.
 # Creates the Python venv in .venv, installs the tansu broker (scripts/tansu.sh) and the UI
 # tests' playwright-core (npm ci in tests/ui) on first use; needs cargo, python3, node and
-# chromium (installed with apt-get when missing and running as root).
+# chromium, and for the container test podman (installed with apt-get when missing and running
+# as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,3 +70,12 @@ if [ ! -f "$ui_stamp" ] || ! sha256sum --check --status "$ui_stamp"; then
   sha256sum tests/ui/package-lock.json > "$ui_stamp"
 fi
 (cd tests/ui && SCHEMATA_BIN="$PWD/../../target/debug/schemata" node --test --test-concurrency=1 browser.test.mjs)
+
+# The container image, built from the unchanged Dockerfile with podman and run: a volume, a
+# schema kept across a restart, the health check, a non-root process, exit 0 on SIGTERM
+# (scripts/container-test.sh). SCHEMATA_SKIP_CONTAINER=1 skips it.
+if [ "${SCHEMATA_SKIP_CONTAINER:-}" = 1 ]; then
+  echo "scripts/test.sh: container test skipped (SCHEMATA_SKIP_CONTAINER=1)" >&2
+else
+  bash scripts/container-test.sh
+fi
