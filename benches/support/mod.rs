@@ -160,14 +160,16 @@ pub fn wait_ready(addr: &str, path: &str, child: &mut Child, since: Instant) -> 
     }
 }
 
-/// Starts `schemata serve` (the release build given by path) on a loopback port.
+/// Starts `schemata serve` (the release build given by path) on a loopback port, logging as it
+/// does by default (a line per request), so the figures include that cost; the lines are
+/// discarded.
 pub fn spawn_schemata(bin: &str, addr: &str, data_dir: &std::path::Path) -> Child {
     Command::new(bin)
         .args(["serve", "--listen", addr, "--data-dir"])
         .arg(data_dir)
-        .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .expect("spawn schemata")
 }

@@ -172,10 +172,11 @@ pub fn resource(path: &str) -> actix_web::Resource {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     root::routes(cfg);
     ops::routes(cfg);
-    ui::routes(cfg);
-    // actix tries routes in order, matching each pattern: the hottest paths go first.
+    // actix tries routes in order, matching each pattern (a regular expression where the
+    // pattern has a parameter): the hottest paths go first, the page for people last.
     data_routes(cfg);
     contexts::routes(cfg, data_routes);
+    ui::routes(cfg);
     cfg.default_service(web::to(not_found));
 }
 
