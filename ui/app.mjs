@@ -584,15 +584,19 @@ async function viewCheck(live, subject) {
     if (e.references?.length) out.references = e.references;
     return out;
   };
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    let e;
+  // The form's schema, or null after saying why its references cannot be read.
+  const readEntity = () => {
     try {
-      e = entity();
+      return entity();
     } catch (err) {
       result.innerHTML = `<p class="error" role="alert">References are not valid JSON: ${h(err.message)}</p>`;
-      return;
+      return null;
     }
+  };
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const e = readEntity();
+    if (!e) return;
     const name = main.querySelector('#subject').value.trim();
     const chosen = main.querySelector('#clevel').value;
     result.innerHTML = '<p class="muted">Checking…</p>';
@@ -610,13 +614,8 @@ async function viewCheck(live, subject) {
     }
   });
   main.querySelector('#register')?.addEventListener('click', async () => {
-    let e;
-    try {
-      e = entity();
-    } catch (err) {
-      result.innerHTML = `<p class="error" role="alert">References are not valid JSON: ${h(err.message)}</p>`;
-      return;
-    }
+    const e = readEntity();
+    if (!e) return;
     const name = main.querySelector('#subject').value.trim();
     if (!name) {
       result.innerHTML = '<p class="error" role="alert">Name the subject first.</p>';
