@@ -32,6 +32,13 @@ pub enum Command {
     Encode(EncodeArgs),
     /// Decode one Confluent-framed record from stdin and print its value as JSON.
     Decode(DecodeArgs),
+    /// Write every subject, version, id, config and mode of a registry (any Confluent-API
+    /// one) to a file of JSON lines in the `_schemas` record format.
+    Export(ExportArgs),
+    /// Write an export file into a registry, keeping ids and versions (IMPORT mode).
+    Import(ImportArgs),
+    /// Export from one registry and import into another, then check every id and version.
+    Migrate(MigrateArgs),
     /// Print a user entry for the auth file (Karapace's format), the password hashed under a
     /// fresh random salt.
     Passwd(PasswdArgs),
@@ -168,6 +175,55 @@ pub struct CheckArgs {
     /// Online: fail (exit 2) when the subject has no versions instead of passing.
     #[arg(long)]
     pub require_subject: bool,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `schemata export`. Exit codes: 0 done, 1 failed.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The registry to read (base URL).
+    #[arg(long, value_name = "URL")]
+    pub registry: String,
+
+    /// The file to write (JSON lines: `{"key": ..., "value": ...}` as in the `_schemas` topic).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `schemata import`. Exit codes: 0 done (or nothing to do), 1 failed or refused.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "The file is compared with the target first: if any version or id is there with another
+schema, the import stops with a report and writes nothing. What is there with the same schema
+is skipped, so an interrupted import can be run again. The target's global mode is set to
+IMPORT for the import and put back afterwards; subject modes and configs come from the file.")]
+pub struct ImportArgs {
+    /// The registry to write to (base URL).
+    #[arg(long, value_name = "URL")]
+    pub registry: String,
+
+    /// The export file to read.
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: PathBuf,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `schemata migrate`. Exit codes: 0 done and verified, 1 failed.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// The registry to read (base URL; credentials may go in it as user:password@).
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+
+    /// The registry to write to (base URL).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,

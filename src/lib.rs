@@ -13,4 +13,5 @@ pub mod schema;
 pub mod server;
 pub mod store;
 pub mod tls;
+pub mod transfer;
 pub mod types;

@@ -14,6 +14,9 @@ fn main() {
         Some(Command::Health(args)) => std::process::exit(schemata::server::health(&args)),
         Some(Command::Encode(args)) => std::process::exit(schemata::codec_cli::encode(&args)),
         Some(Command::Decode(args)) => std::process::exit(schemata::codec_cli::decode(&args)),
+        Some(Command::Export(args)) => std::process::exit(schemata::transfer::run_export(&args)),
+        Some(Command::Import(args)) => std::process::exit(schemata::transfer::run_import(&args)),
+        Some(Command::Migrate(args)) => std::process::exit(schemata::transfer::run_migrate(&args)),
         Some(Command::Passwd(args)) => std::process::exit(schemata::auth::passwd::run(&args)),
         None => ServeArgs::default(),
     };

@@ -36,6 +36,14 @@ impl RegistryClient {
         self.runtime.block_on(self.inner.post(path, body))
     }
 
+    pub fn put(&self, path: &str, body: &Value) -> Result<Value, Error> {
+        self.runtime.block_on(self.inner.put(path, body))
+    }
+
+    pub fn delete(&self, path: &str) -> Result<Value, Error> {
+        self.runtime.block_on(self.inner.delete(path))
+    }
+
     pub fn schema(&self, schema: SchemaRef) -> Result<Arc<Schema>, Error> {
         self.runtime.block_on(self.inner.schema(schema))
     }

@@ -253,11 +253,27 @@ impl RegistryClient {
         self.call(Some(body), path).await
     }
 
+    /// PUT `body` to a path of the registry's API (configs, modes).
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value, Error> {
+        self.send(reqwest::Method::PUT, Some(body), path).await
+    }
+
+    /// DELETE a path of the registry's API (subjects, versions, configs, modes).
+    pub async fn delete(&self, path: &str) -> Result<Value, Error> {
+        self.send(reqwest::Method::DELETE, None, path).await
+    }
+
+    /// GET without a body, POST with one.
     async fn call(&self, post: Option<&Value>, path: &str) -> Result<Value, Error> {
+        let method = if post.is_some() { reqwest::Method::POST } else { reqwest::Method::GET };
+        self.send(method, post, path).await
+    }
+
+    async fn send(&self, method: reqwest::Method, body: Option<&Value>, path: &str) -> Result<Value, Error> {
         let url = format!("{}{path}", self.base);
-        let request = match post {
-            Some(body) => self.http.post(&url).header("Content-Type", CONTENT_TYPE).body(body.to_string()),
-            None => self.http.get(&url),
+        let request = match body {
+            Some(body) => self.http.request(method, &url).header("Content-Type", CONTENT_TYPE).body(body.to_string()),
+            None => self.http.request(method, &url),
         };
         // reqwest's message names the URL.
         let transport = |e: reqwest::Error| Error::Transport(error_chain(&e));
@@ -281,7 +297,7 @@ impl RegistryClient {
 
     /// The live version numbers of `subject`, oldest first; 40401 when it has none.
     pub async fn versions(&self, subject: &str) -> Result<Vec<i32>, Error> {
-        let body = self.call(None, &format!("/subjects/{}/versions", enc(subject))).await?;
+        let body = self.call(None, &format!("/subjects/{}/versions", path_segment(subject))).await?;
         let numbers: Option<Vec<i32>> = body
             .as_array()
             .map(|a| a.iter().map(|v| v.as_i64().and_then(|n| i32::try_from(n).ok())).collect())
@@ -299,7 +315,7 @@ impl RegistryClient {
         schema: &Schema,
         verbose: bool,
     ) -> Result<Compatibility, Error> {
-        let mut path = format!("/compatibility/subjects/{}/versions", enc(subject));
+        let mut path = format!("/compatibility/subjects/{}/versions", path_segment(subject));
         if let Some(v) = version {
             path.push_str(&format!("/{v}"));
         }
@@ -347,9 +363,9 @@ impl RegistryClient {
             return Ok(*id);
         }
         let path = if register {
-            format!("/subjects/{}/versions", enc(subject))
+            format!("/subjects/{}/versions", path_segment(subject))
         } else {
-            format!("/subjects/{}", enc(subject))
+            format!("/subjects/{}", path_segment(subject))
         };
         let body = self.call(Some(&schema.to_body()), &path).await?;
         let id = body
@@ -368,7 +384,7 @@ impl RegistryClient {
                 return Ok(s.clone());
             }
         }
-        let body = self.call(None, &format!("/subjects/{}/versions/latest", enc(subject))).await?;
+        let body = self.call(None, &format!("/subjects/{}/versions/latest", path_segment(subject))).await?;
         let number = |k: &str| body.get(k).and_then(Value::as_i64).and_then(|i| i32::try_from(i).ok());
         let (Some(id), Some(version)) = (number("id"), number("version")) else {
             return Err(Error::Transport(format!("registry answer without id and version: {body}")));
@@ -416,7 +432,7 @@ impl RegistryClient {
         if let Some(s) = self.versions.read().get(&key) {
             return Ok(s.clone());
         }
-        let body = self.call(None, &format!("/subjects/{}/versions/{version}", enc(subject))).await?;
+        let body = self.call(None, &format!("/subjects/{}/versions/{version}", path_segment(subject))).await?;
         let schema = Arc::new(Schema::from_body(&body)?);
         Ok(self.versions.write().entry(key).or_insert(schema).clone())
     }
@@ -626,7 +642,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn enc(s: &str) -> String {
+/// `s` as one segment of a registry URL path (a subject name may hold `/`, `:` or spaces).
+pub fn path_segment(s: &str) -> String {
     utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
 }
 
