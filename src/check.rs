@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use schemata_codec::client::{self, Reference, Schema};
+use schemata_codec::client::{Reference, Schema};
 use schemata_codec::Error;
 
 use crate::config::CheckArgs;
@@ -350,7 +350,7 @@ fn online(args: &CheckArgs, url: &str) -> Result<bool, String> {
 
     let Some(level) = args.level else {
         let schema = Schema {
-            schema_type: codec_type(ty),
+            schema_type: ty,
             text: side[&targets[0]].clone(),
             references: args.references.iter().map(|r| parse_reference(r)).collect::<Result<_, _>>()?,
         };
@@ -381,7 +381,7 @@ fn online(args: &CheckArgs, url: &str) -> Result<bool, String> {
     for v in read_at_level(newest_first, level) {
         let what = |e: schemata_codec::Error| format!("version {v} of {subject}: {e}");
         let stored = client.version(subject, v as i32).map_err(what)?;
-        if stored.schema_type != codec_type(ty) {
+        if stored.schema_type != ty {
             let stored_type = stored.schema_type.as_str();
             return Err(format!("version {v} of {subject} is {stored_type}, the file {}", ty.as_str()));
         }
@@ -393,15 +393,6 @@ fn online(args: &CheckArgs, url: &str) -> Result<bool, String> {
     }
     let messages = judge(&new, level, old.iter().map(|(v, p, t)| Ok::<_, String>((*v, p.clone(), t.as_str()))))?;
     Ok(report(&format!("{label} at level {}", level.as_str()), &messages))
-}
-
-/// The registry client's name for a schema type.
-pub(crate) fn codec_type(ty: SchemaType) -> client::SchemaType {
-    match ty {
-        SchemaType::Avro => client::SchemaType::Avro,
-        SchemaType::Protobuf => client::SchemaType::Protobuf,
-        SchemaType::Json => client::SchemaType::Json,
-    }
 }
 
 /// `name=subject:version` as a registry reference.

@@ -139,6 +139,5 @@ fn json_codec(key: SchemaRef, schema: &Fetched) -> Result<JsonCodec, String> {
 /// `schema` with the texts of its references, in the server's terms.
 fn fetched(client: &RegistryClient, schema: &Schema) -> Result<Fetched, String> {
     let references = client.reference_texts(schema).map_err(|e| format!("references: {e}"))?;
-    let schema_type = SchemaType::parse(schema.schema_type.as_str()).ok_or("unknown schema type")?;
-    Ok(Fetched { schema_type, text: schema.text.clone(), references })
+    Ok(Fetched { schema_type: schema.schema_type, text: schema.text.clone(), references })
 }

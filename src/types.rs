@@ -8,39 +8,11 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The `schemaType` of a registered schema. Absent or null in a request means AVRO.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum SchemaType {
-    Avro,
-    Protobuf,
-    Json,
-}
+pub use schemata_codec::SchemaType;
 
-impl SchemaType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SchemaType::Avro => "AVRO",
-            SchemaType::Protobuf => "PROTOBUF",
-            SchemaType::Json => "JSON",
-        }
-    }
-
-    /// Exact upper-case names only: Confluent 7.9 answers "Invalid schema type avro" for
-    /// any other spelling.
-    pub fn parse(s: &str) -> Option<SchemaType> {
-        match s {
-            "AVRO" => Some(SchemaType::Avro),
-            "PROTOBUF" => Some(SchemaType::Protobuf),
-            "JSON" => Some(SchemaType::Json),
-            _ => None,
-        }
-    }
-
-    /// The types this build can parse and check; `/schemas/types` lists these, in
-    /// Confluent's order (JSON, PROTOBUF, AVRO).
-    pub const SUPPORTED: &'static [SchemaType] = &[SchemaType::Json, SchemaType::Protobuf, SchemaType::Avro];
-}
+/// The types this build can parse and check; `/schemas/types` lists these, in Confluent's
+/// order (JSON, PROTOBUF, AVRO).
+pub const SUPPORTED_TYPES: &[SchemaType] = &[SchemaType::Json, SchemaType::Protobuf, SchemaType::Avro];
 
 /// The default context.
 pub const DEFAULT_CONTEXT: &str = ".";
@@ -120,35 +92,9 @@ impl SchemaRecord {
     }
 }
 
-/// 16 bytes as a UUID string (lower-case hex, 8-4-4-4-12), as Java's `UUID.toString`.
-/// One allocation: it is rendered into every schema entity a response carries.
-pub fn format_guid(bytes: &[u8; 16]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(36);
-    for (i, b) in bytes.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
-        }
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    out
-}
-
-/// A UUID string (any case, hyphens where Java puts them) as its 16 bytes.
-pub fn parse_guid(text: &str) -> Option<[u8; 16]> {
-    let groups: Vec<&str> = text.split('-').collect();
-    let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
-    if lengths != [8, 4, 4, 4, 12] {
-        return None;
-    }
-    let hex = groups.concat();
-    let mut out = [0u8; 16];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
+/// GUIDs are formatted and parsed in one place, the codec's wire module, for the server and
+/// for producers and consumers alike.
+pub use schemata_codec::wire::{guid_string as format_guid, parse_guid};
 
 /// The strings of a JSON array (or one string), sorted: Confluent keeps these as sorted sets.
 fn sorted_strings(v: Option<&Value>) -> Vec<&str> {

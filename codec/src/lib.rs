@@ -27,7 +27,9 @@ pub mod client;
 mod error;
 pub mod json;
 pub mod protobuf;
+mod schema_type;
 pub mod wire;
 
 pub use error::Error;
+pub use schema_type::SchemaType;
 pub use wire::SchemaRef;

@@ -43,10 +43,35 @@ impl fmt::Display for SchemaRef {
     }
 }
 
-/// The canonical 8-4-4-4-12 hex form the registry's `/schemas/guids/{guid}` takes.
+/// 16 bytes as a UUID string (lower-case hex, 8-4-4-4-12), as Java's `UUID.toString`: the form
+/// the registry's `/schemas/guids/{guid}` takes and renders. One allocation: the server renders
+/// it into every schema entity a response carries.
 pub fn guid_string(g: &[u8; 16]) -> String {
-    let hex: String = g.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, b) in g.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+/// A UUID string (any case, hyphens where Java puts them) as its 16 bytes.
+pub fn parse_guid(text: &str) -> Option<[u8; 16]> {
+    let groups: Vec<&str> = text.split('-').collect();
+    let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    if lengths != [8, 4, 4, 4, 12] {
+        return None;
+    }
+    let hex = groups.concat();
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
 
 /// Why bytes are not a Confluent frame.

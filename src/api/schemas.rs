@@ -7,7 +7,6 @@ use super::guard::Caller;
 use super::{contexts, render, reply, reply_raw, resource, ApiResult, Params, Reg};
 use crate::registry::error::RegistryError;
 use crate::registry::schemas::SchemaFilter;
-use crate::schema::SchemaType;
 
 /// The `{id}` segment: a Java int, else the path does not exist (404).
 fn id(req: &HttpRequest) -> Result<i64, RegistryError> {
@@ -97,7 +96,7 @@ async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
 }
 
 async fn types(req: HttpRequest) -> ApiResult {
-    let names: Vec<&str> = SchemaType::SUPPORTED.iter().map(|t| t.as_str()).collect();
+    let names: Vec<&str> = crate::types::SUPPORTED_TYPES.iter().map(|t| t.as_str()).collect();
     reply(&req, &names)
 }
 

@@ -224,7 +224,7 @@ impl Index {
     /// The schema whose GUID (its MD5) this is; the type is not part of a GUID, so each
     /// supported type is tried.
     pub fn by_guid(&self, guid: &[u8; 16]) -> Option<&Arc<StoredSchema>> {
-        SchemaType::SUPPORTED
+        crate::types::SUPPORTED_TYPES
             .iter()
             .filter_map(|&t| self.identities.get(&identity_of(guid, t)))
             .filter_map(|id| self.schemas.get(id))

@@ -39,6 +39,7 @@ use crate::json::JsonCodec;
 use crate::protobuf::{self, indexes, ProtobufCodec};
 use crate::wire::{self, guid_string, SchemaRef};
 use crate::Error;
+pub use crate::SchemaType;
 
 pub mod blocking;
 mod settings;
@@ -48,24 +49,6 @@ pub use settings::{ClientSettings, Credentials};
 const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 /// Depth bound on reference chains (cycles, runaway data).
 const MAX_REFERENCE_DEPTH: usize = 32;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SchemaType {
-    Avro,
-    Protobuf,
-    Json,
-}
-
-impl SchemaType {
-    /// The name the REST API uses (`schemaType`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SchemaType::Avro => "AVRO",
-            SchemaType::Protobuf => "PROTOBUF",
-            SchemaType::Json => "JSON",
-        }
-    }
-}
 
 /// A schema reference: the name the schema uses for it, and the version it names.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -113,10 +96,8 @@ impl Schema {
         let bad = |what: &str| Error::Transport(format!("registry answer without {what}: {body}"));
         let text = body.get("schema").and_then(Value::as_str).ok_or_else(|| bad("a schema"))?;
         let schema_type = match body.get("schemaType").and_then(Value::as_str) {
-            None | Some("AVRO") => SchemaType::Avro,
-            Some("PROTOBUF") => SchemaType::Protobuf,
-            Some("JSON") => SchemaType::Json,
-            Some(_) => return Err(bad("a known schemaType")),
+            None => SchemaType::Avro,
+            Some(name) => SchemaType::parse(name).ok_or_else(|| bad("a known schemaType"))?,
         };
         let mut references = Vec::new();
         for r in body.get("references").and_then(Value::as_array).into_iter().flatten() {
