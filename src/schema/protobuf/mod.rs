@@ -323,6 +323,18 @@ mod tests {
         assert!(parsed.is_ok(), "{:?}", parsed.err());
     }
 
+    /// Found by fuzzing (fuzz/fuzz_targets/protobuf_descriptor.rs): a descriptor whose map
+    /// entry has no key field (its key is numbered 33, not 1) made the compatibility check
+    /// panic in prost-reflect's `map_entry_key_field`.
+    #[test]
+    fn map_entry_without_key_field_is_compared_without_panic() {
+        let found = "CgdkZWZhdWx0ImQKAU0SDgoBYRgBIAEoBUgAiAEBEg0KAWIYAiADKAlCAhAAEg8KAWMYAyADMgZjRW50cnkaJwoGY0VudHJ5EgkKA2tleRghKAUSDgoFdmFsdWUYAigLMgFNOgI4AUIGCgJfYRIAYgZwcm90bzM=";
+        let strict = ProtobufSchema::parse(found, &[], ParseOptions { normalize: true, validate: true }).unwrap();
+        let lenient = ProtobufSchema::parse(found, &[], ParseOptions::default()).unwrap();
+        assert!(compatibility_messages(&strict, &lenient, "new", "old").is_empty());
+        assert!(compatibility_messages(&lenient, &strict, "new", "old").is_empty());
+    }
+
     #[test]
     fn deep_nesting_is_refused_not_overflowed() {
         let deep = format!("syntax = \"proto3\";\n{}{}", "message A {".repeat(5000), "}".repeat(5000));
