@@ -434,6 +434,22 @@ pub fn tag_request(v: &Value) -> Result<TagRequest> {
     })
 }
 
+/// Every decoding a request body goes through, for the fuzz target (`fuzz/`): the media-type
+/// check and encoding detection of [`json`], then each request shape an endpoint reads. The
+/// results are dropped: what is fuzzed is that no body, however malformed, panics.
+pub fn decode_for_fuzzing(content_type: Option<&[u8]>, body: &[u8]) {
+    let mut req = actix_web::test::TestRequest::default();
+    if let Some(value) = content_type.and_then(|ct| header::HeaderValue::from_bytes(ct).ok()) {
+        req = req.insert_header((header::CONTENT_TYPE, value));
+    }
+    let Ok(v) = json(&req.to_http_request(), body, "fuzz.arg0") else { return };
+    let _ = schema_input(&v);
+    let _ = config_update(&v);
+    let _ = mode_update(&v);
+    let _ = string_map(&v);
+    let _ = tag_request(&v);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,13 @@ mod schemas;
 mod subjects;
 mod ui;
 
+/// Entry points for the fuzz targets in `fuzz/` (not an API): request-body decoding is
+/// otherwise private to this module.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::body::decode_for_fuzzing as request_body;
+}
+
 use std::sync::Arc;
 
 use actix_web::dev::ServiceResponse;

@@ -386,11 +386,13 @@ impl Differ {
             FieldKind::Message => self.named_type(&old.kind(), &new.kind(), path),
             FieldKind::Map => {
                 let (Kind::Message(om), Kind::Message(nm)) = (old.kind(), new.kind()) else { return };
-                let (ok, nk) = (om.map_entry_key_field().kind(), nm.map_entry_key_field().kind());
-                if scalar_group(&ok) != scalar_group(&nk) {
+                // Not `map_entry_key_field()`: that panics when a map entry lacks its key
+                // (1) or value (2) field, which a hand-made descriptor may do.
+                let entry = |m: &MessageDescriptor| Some((m.get_field(1)?, m.get_field(2)?));
+                let (Some((okf, ov)), Some((nkf, nv))) = (entry(&om), entry(&nm)) else { return };
+                if scalar_group(&okf.kind()) != scalar_group(&nkf.kind()) {
                     self.push(FieldScalarKindChanged, path.to_string());
                 }
-                let (ov, nv) = (om.map_entry_value_field(), nm.map_entry_value_field());
                 let (ovk, nvk) = (field_kind(&ov), field_kind(&nv));
                 if ovk != nvk {
                     self.push(FieldKindChanged, path.to_string());

@@ -143,6 +143,13 @@ pub(crate) fn parse_root(name: &str, text: &str) -> Result<FileDescriptorProto, 
         Err(e) => e,
     };
     if let Some(mut file) = decode_descriptor(text) {
+        // prost-reflect panics (building its error message) on a `syntax` it does not know,
+        // so an unknown one is refused here; an empty one is proto2, as protoc reads it.
+        match file.syntax.as_deref() {
+            None | Some("proto2") | Some("proto3") => {}
+            Some("") => file.syntax = None,
+            Some(other) => return Err(format!("Could not parse Protobuf - unknown syntax \"{other}\"")),
+        }
         file.name = Some(name.to_string());
         relativize_names(&mut file);
         return Ok(file);
@@ -298,6 +305,35 @@ fn link_error(e: &protox::Error) -> ParseError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (fuzz/fuzz_targets/protobuf_descriptor.rs): a descriptor whose
+    /// `syntax` is neither proto2 nor proto3 made prost-reflect panic while linking.
+    #[test]
+    fn descriptor_with_unknown_syntax_is_refused_without_panic() {
+        // `enum E { A = 0; }` in a file declaring `syntax = "proto4"`.
+        let proto4 = "CgdkZWZhdWx0KgoKAUUSBQoBQRAAYgZwcm90bzQ=";
+        let err = ProtobufSchema::parse(proto4, &[], ParseOptions::default()).unwrap_err();
+        assert!(err.message.contains("unknown syntax \"proto4\""), "{err}");
+        // The fuzzer's input as it found it (aliases, reserved ranges, `syntax = "proto4"`).
+        let found = "CgdkZWZhdWx0KiQKAUUSBQoBQRAAEgUKAUIQABoCEAEiBAgFEAUiBAgHEAkqAVhiBnByb3RvNA==";
+        assert!(ProtobufSchema::parse(found, &[], ParseOptions::default()).is_err());
+        // An empty `syntax` is proto2, as protoc reads it.
+        let empty = "CgdkZWZhdWx0KgoKAUUSBQoBQRAAYgA=";
+        let parsed = ProtobufSchema::parse(empty, &[], ParseOptions::default());
+        assert!(parsed.is_ok(), "{:?}", parsed.err());
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/protobuf_descriptor.rs): a descriptor whose map
+    /// entry has no key field (its key is numbered 33, not 1) made the compatibility check
+    /// panic in prost-reflect's `map_entry_key_field`.
+    #[test]
+    fn map_entry_without_key_field_is_compared_without_panic() {
+        let found = "CgdkZWZhdWx0ImQKAU0SDgoBYRgBIAEoBUgAiAEBEg0KAWIYAiADKAlCAhAAEg8KAWMYAyADMgZjRW50cnkaJwoGY0VudHJ5EgkKA2tleRghKAUSDgoFdmFsdWUYAigLMgFNOgI4AUIGCgJfYRIAYgZwcm90bzM=";
+        let strict = ProtobufSchema::parse(found, &[], ParseOptions { normalize: true, validate: true }).unwrap();
+        let lenient = ProtobufSchema::parse(found, &[], ParseOptions::default()).unwrap();
+        assert!(compatibility_messages(&strict, &lenient, "new", "old").is_empty());
+        assert!(compatibility_messages(&lenient, &strict, "new", "old").is_empty());
+    }
 
     #[test]
     fn deep_nesting_is_refused_not_overflowed() {
