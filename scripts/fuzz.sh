@@ -59,16 +59,16 @@ for t in "${targets[@]}"; do
 done
 wait || true
 
+# The logs may hold binary (a crashing input), hence grep -a; a missing figure prints as -.
 printf '%-20s %8s %14s %10s %8s %8s %8s  %s\n' target seconds runs exec/s cov ft corpus crashes
 for t in "${targets[@]}"; do
   log="logs/$t.log"
-  stat() { grep -o "stat::$1: *[0-9]*" "$log" | tail -n 1 | grep -o '[0-9]*$' || echo '-'; }
-  last=$(grep -E '^#[0-9]+' "$log" | grep 'cov:' | tail -n 1)
+  stat() { grep -ao "stat::$1: *[0-9]*" "$log" | tail -n 1 | grep -o '[0-9]*$' || echo '-'; }
+  last=$(grep -aE '^#[0-9]+.*cov:' "$log" | tail -n 1 || true)
   field() { echo "$last" | grep -o "$1: [0-9]*" | grep -o '[0-9]*$' || echo '-'; }
   # Each crash, hang or out-of-memory input is written out (and stops the run).
-  artifacts=$(grep -o 'Test unit written to [^ ]*' "$log" | sed 's/Test unit written to //' | tr '\n' ' ' || true)
-  crashes=$(grep -c 'Test unit written to' "$log" || true)
+  artifacts=$(grep -ao 'Test unit written to [^ ]*' "$log" | sed 's/Test unit written to //' | tr '\n' ' ' || true)
+  crashes=$(grep -ac 'Test unit written to' "$log" || true)
   printf '%-20s %8s %14s %10s %8s %8s %8s  %s\n' "$t" "$seconds" "$(stat number_of_executed_units)" \
-    "$(stat average_exec_per_sec)" "$(field cov)" "$(field ft)" "$(field corp)" \
-    "${crashes:-0} ${artifacts}"
+    "$(stat average_exec_per_sec)" "$(field cov)" "$(field ft)" "$(field corp)" "${crashes:-0} ${artifacts}"
 done
