@@ -5,22 +5,14 @@
 //! may panic or hang.
 #![no_main]
 
+#[path = "shared/schema.rs"]
+mod shared;
+
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
-use schemata::schema::{ParseOptions, ParsedSchema, SchemaType};
+use schemata::schema::SchemaType;
 
 fuzz_target!(|data: &[u8]| {
     let text = base64::engine::general_purpose::STANDARD.encode(data);
-    let parse = |validate, normalize| {
-        ParsedSchema::parse(SchemaType::Protobuf, &text, &[], ParseOptions { normalize, validate })
-    };
-    let lenient = parse(false, false);
-    let Ok(strict) = parse(true, true) else { return };
-    for format in ["serialized", "ignore_extensions"] {
-        let _ = strict.formatted(format);
-    }
-    if let Ok(lenient) = lenient {
-        let _ = ParsedSchema::incompatibilities(&strict, &lenient, "new", "old");
-        let _ = ParsedSchema::incompatibilities(&lenient, &strict, "new", "old");
-    }
+    shared::exercise(SchemaType::Protobuf, &text, &["serialized", "ignore_extensions"]);
 });
