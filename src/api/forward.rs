@@ -318,14 +318,7 @@ async fn send(
 
 /// A reqwest error with its causes (its own message is only "error sending request").
 pub(crate) fn describe(e: reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    schemata_codec::client::error_chain(&e)
 }
 
 #[cfg(test)]

@@ -612,7 +612,7 @@ impl RegistryClient {
 
 /// The error and its sources in one line: reqwest's own message alone ("error sending
 /// request") hides whether DNS, TCP or the TLS handshake failed.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
