@@ -2,61 +2,110 @@
 //! omitted (Jackson NON_EMPTY), and `schemaType` is omitted for AVRO as 7.x servers do.
 //! Entities carry the schema's `guid`, as 8.x servers do, for clients that frame records
 //! with it (7.x clients ignore the field).
+//!
+//! An entity borrows the stored schema and is serialized straight into the answer's bytes:
+//! the hottest reads (a schema by id, a subject version) copy no schema text and build no
+//! JSON tree on the way.
 
-use serde_json::{json, Map, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::registry::StoredSchema;
 use crate::registry::SubjectVersion;
 use crate::schema::SchemaType;
 
-/// The fields every schema entity carries: schemaType, schema, references, metadata, ruleSet.
-fn schema_fields(stored: &StoredSchema, out: &mut Map<String, Value>) {
-    let r = &stored.record;
-    if r.schema_type != SchemaType::Avro {
-        out.insert("schemaType".into(), json!(r.schema_type.as_str()));
-    }
-    out.insert("schema".into(), json!(r.schema));
-    if !r.references.is_empty() {
-        out.insert("references".into(), json!(r.references));
-    }
-    if let Some(m) = &r.metadata {
-        out.insert("metadata".into(), (**m).clone());
-    }
-    if let Some(rs) = &r.rule_set {
-        out.insert("ruleSet".into(), (**rs).clone());
-    }
+/// A schema entity, ready to serialize.
+pub struct Entity<'a> {
+    shape: Shape<'a>,
+    stored: &'a StoredSchema,
+    /// A formatted text (e.g. `format=serialized`) in place of the stored one.
+    text: Option<String>,
+    /// The subjects aliased to this one (`GET /schemas?aliases=true`).
+    aliases: Option<&'a [String]>,
 }
 
-/// The `Schema` entity: one subject version.
-pub fn subject_version(sv: &SubjectVersion) -> Value {
-    let mut m = Map::new();
-    m.insert("subject".into(), json!(sv.subject));
-    m.insert("version".into(), json!(sv.version));
-    m.insert("id".into(), json!(sv.schema.id));
-    m.insert("guid".into(), json!(sv.schema.guid()));
-    schema_fields(&sv.schema, &mut m);
-    Value::Object(m)
-}
-
-/// The register answer when Confluent sends more than the id.
-pub fn registered(sv: &SubjectVersion) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(sv.schema.id));
-    m.insert("guid".into(), json!(sv.schema.guid()));
-    m.insert("version".into(), json!(sv.version));
-    schema_fields(&sv.schema, &mut m);
-    Value::Object(m)
+/// Which of Confluent's entities, with the fields only it has.
+enum Shape<'a> {
+    /// `SchemaString`: a schema by id or GUID, with the registry's largest id when asked.
+    SchemaString { max_id: Option<u32> },
+    /// `Schema`: one subject version.
+    SubjectVersion { subject: &'a str, version: u32 },
+    /// The register answer when Confluent sends more than the id.
+    Registered { version: u32 },
 }
 
 /// The `SchemaString` entity: a schema by id.
-pub fn schema_string(stored: &StoredSchema, max_id: Option<u32>) -> Value {
-    let mut m = Map::new();
-    schema_fields(stored, &mut m);
-    m.insert("guid".into(), json!(stored.guid()));
-    if let Some(max) = max_id {
-        m.insert("maxId".into(), json!(max));
+pub fn schema_string(stored: &StoredSchema, max_id: Option<u32>) -> Entity<'_> {
+    Entity { shape: Shape::SchemaString { max_id }, stored, text: None, aliases: None }
+}
+
+/// The `Schema` entity: one subject version.
+pub fn subject_version(sv: &SubjectVersion) -> Entity<'_> {
+    let shape = Shape::SubjectVersion { subject: &sv.subject, version: sv.version };
+    Entity { shape, stored: &sv.schema, text: None, aliases: None }
+}
+
+/// The register answer when Confluent sends more than the id.
+pub fn registered(sv: &SubjectVersion) -> Entity<'_> {
+    Entity { shape: Shape::Registered { version: sv.version }, stored: &sv.schema, text: None, aliases: None }
+}
+
+impl<'a> Entity<'a> {
+    /// Puts a formatted text (e.g. `format=serialized`) in place of the entity's `schema`.
+    pub fn with_text(mut self, text: Option<String>) -> Entity<'a> {
+        self.text = text;
+        self
     }
-    Value::Object(m)
+
+    /// Adds the subjects aliased to this entity's subject, when there are any.
+    pub fn with_aliases(mut self, aliases: Option<&'a [String]>) -> Entity<'a> {
+        self.aliases = aliases;
+        self
+    }
+}
+
+impl Serialize for Entity<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let stored = self.stored;
+        let mut m = serializer.serialize_map(None)?;
+        match self.shape {
+            Shape::SubjectVersion { subject, version } => {
+                m.serialize_entry("subject", subject)?;
+                m.serialize_entry("version", &version)?;
+                m.serialize_entry("id", &stored.id)?;
+                m.serialize_entry("guid", &stored.guid())?;
+            }
+            Shape::Registered { version } => {
+                m.serialize_entry("id", &stored.id)?;
+                m.serialize_entry("guid", &stored.guid())?;
+                m.serialize_entry("version", &version)?;
+            }
+            Shape::SchemaString { .. } => {}
+        }
+        let r = &stored.record;
+        if r.schema_type != SchemaType::Avro {
+            m.serialize_entry("schemaType", r.schema_type.as_str())?;
+        }
+        m.serialize_entry("schema", self.text.as_deref().unwrap_or(&r.schema))?;
+        if !r.references.is_empty() {
+            m.serialize_entry("references", &r.references)?;
+        }
+        if let Some(metadata) = &r.metadata {
+            m.serialize_entry("metadata", metadata)?;
+        }
+        if let Some(rule_set) = &r.rule_set {
+            m.serialize_entry("ruleSet", rule_set)?;
+        }
+        if let Shape::SchemaString { max_id } = self.shape {
+            m.serialize_entry("guid", &stored.guid())?;
+            if let Some(max) = max_id {
+                m.serialize_entry("maxId", &max)?;
+            }
+        }
+        if let Some(aliases) = self.aliases {
+            m.serialize_entry("aliases", aliases)?;
+        }
+        m.end()
+    }
 }
 
 /// The raw schema text as a response body: JSON formats as-is, others as a JSON string.
@@ -65,12 +114,4 @@ pub fn raw_schema(stored: &StoredSchema) -> String {
         SchemaType::Avro | SchemaType::Json => stored.record.schema.clone(),
         SchemaType::Protobuf => stored.record.schema.clone(),
     }
-}
-
-/// Puts a formatted text (e.g. `format=serialized`) in place of an entity's `schema`.
-pub fn with_schema_text(mut entity: Value, text: Option<String>) -> Value {
-    if let (Some(text), Value::Object(m)) = (text, &mut entity) {
-        m.insert("schema".into(), json!(text));
-    }
-    entity
 }

@@ -14,11 +14,11 @@ fn id(req: &HttpRequest) -> Result<i64, RegistryError> {
 }
 
 async fn by_id(req: HttpRequest, reg: Reg) -> ApiResult {
-    let stored = reg.schema_by_id(id(&req)?, contexts::subject_param(&req, &Params::from(&req))?.as_deref())?;
     let p = Params::from(&req);
+    let stored = reg.schema_by_id(id(&req)?, contexts::subject_param(&req, &p)?.as_deref())?;
     let max_id = p.flag("fetchMaxId").then(|| reg.max_id());
     let text = reg.formatted_text(&stored, p.get("format"));
-    reply(&req, &render::with_schema_text(render::schema_string(&stored, max_id), text))
+    reply(&req, &render::schema_string(&stored, max_id).with_text(text))
 }
 
 async fn by_id_schema(req: HttpRequest, reg: Reg) -> ApiResult {
@@ -30,7 +30,7 @@ async fn by_id_schema(req: HttpRequest, reg: Reg) -> ApiResult {
 async fn by_guid(req: HttpRequest, reg: Reg) -> ApiResult {
     let stored = reg.schema_by_guid(req.match_info().get("guid").unwrap_or_default())?;
     let text = reg.formatted_text(&stored, Params::from(&req).get("format"));
-    reply(&req, &render::with_schema_text(render::schema_string(&stored, None), text))
+    reply(&req, &render::schema_string(&stored, None).with_text(text))
 }
 
 async fn guid_ids(req: HttpRequest, reg: Reg) -> ApiResult {
@@ -81,16 +81,10 @@ async fn list(req: HttpRequest, reg: Reg) -> ApiResult {
     };
     let aliases = if p.flag("aliases") { reg.aliases() } else { Default::default() };
     // Paged as it is built: a page of 100 out of 100k builds and renders 100 entities.
-    let schemas: Vec<_> = reg
-        .list_schemas(&filter, p.range(1000)?, &|s| caller.may_read(s))?
+    let versions = reg.list_schemas(&filter, p.range(1000)?, &|s| caller.may_read(s))?;
+    let schemas: Vec<_> = versions
         .iter()
-        .map(|sv| {
-            let mut entry = render::subject_version(sv);
-            if let Some(names) = aliases.get(&sv.subject) {
-                entry["aliases"] = json!(names);
-            }
-            entry
-        })
+        .map(|sv| render::subject_version(sv).with_aliases(aliases.get(&sv.subject).map(Vec::as_slice)))
         .collect();
     reply(&req, &schemas)
 }

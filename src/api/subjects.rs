@@ -82,7 +82,7 @@ async fn register(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult 
     match out.full {
         Some(sv) => {
             let text = reg.formatted_text(&sv.schema, p.get("format"));
-            reply(&req, &render::with_schema_text(render::registered(&sv), text))
+            reply(&req, &render::registered(&sv).with_text(text))
         }
         None => reply(&req, &json!({ "id": out.id, "guid": out.guid })),
     }
@@ -95,7 +95,7 @@ async fn lookup(req: HttpRequest, reg: Reg, payload: web::Bytes) -> ApiResult {
     let registry = reg.get_ref().clone();
     let sv = work(&req).run(move || registry.lookup(&s, &input, normalize, deleted)).await?;
     let text = reg.formatted_text(&sv.schema, p.get("format"));
-    reply(&req, &render::with_schema_text(render::subject_version(&sv), text))
+    reply(&req, &render::subject_version(&sv).with_text(text))
 }
 
 async fn delete_subject(req: HttpRequest, reg: Reg) -> ApiResult {
@@ -113,7 +113,7 @@ async fn get_version(req: HttpRequest, reg: Reg) -> ApiResult {
     let p = Params::from(&req);
     let sv = reg.get_version(&data_subject(&req, &reg)?, v, p.flag("deleted"))?;
     let text = reg.formatted_text(&sv.schema, p.get("format"));
-    reply(&req, &render::with_schema_text(render::subject_version(&sv), text))
+    reply(&req, &render::subject_version(&sv).with_text(text))
 }
 
 async fn get_version_schema(req: HttpRequest, reg: Reg) -> ApiResult {
