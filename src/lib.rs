@@ -7,6 +7,7 @@ pub mod auth;
 pub mod check;
 pub mod codec_cli;
 pub mod config;
+pub mod logging;
 pub mod metrics;
 pub mod registry;
 pub mod schema;

@@ -227,6 +227,7 @@ fn record<B>(method: &str, res: &actix_web::dev::ServiceResponse<B>, elapsed: Du
     let certificate = res.request().conn_data::<TlsPrincipal>();
     let principal = caller.name().or(certificate.map(|p| p.0.as_str()));
     tracing::info!(
+        target: crate::logging::REQUEST_TARGET,
         method,
         route = %route,
         path = res.request().path(),
@@ -296,7 +297,8 @@ fn health_https(
 fn normalized(uri: &Uri) -> Option<Uri> {
     let path = uri.path();
     let trailing = path.len() > 1 && path.ends_with('/');
-    if !trailing && !path.contains("//") {
+    // A byte scan: `contains("//")` builds a substring searcher on every request.
+    if !trailing && !path.as_bytes().windows(2).any(|w| w == b"//") {
         return None;
     }
     let mut out = String::with_capacity(path.len());
