@@ -9,8 +9,12 @@ FROM rust:1.95-slim-bookworm AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends g++ make pkg-config libssl-dev zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
-# No symbols in the binary: a smaller image; panics still name their location.
-ENV CARGO_PROFILE_RELEASE_STRIP=symbols
+# A smaller binary for the image (a fifth smaller), at the cost of a slower final link: no
+# symbols (panics still name their location), and the whole program optimized as one unit.
+# Set here, not in Cargo.toml, so that `cargo run --release` and the benches build quickly.
+ENV CARGO_PROFILE_RELEASE_STRIP=symbols \
+    CARGO_PROFILE_RELEASE_LTO=fat \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
 WORKDIR /src
 # The dependencies in their own layer, rebuilt only when a manifest or the lock file changes: the
 # workspace's manifests with stub sources (an empty library, an empty main, and an empty file for
@@ -38,13 +42,18 @@ RUN touch src/main.rs src/lib.rs codec/src/lib.rs \
     && cargo build --release --locked --bin schemata
 
 FROM debian:bookworm-slim
-# OpenSSL for librdkafka's TLS (linked dynamically), the CA certificates it trusts by default.
+# OpenSSL's library for librdkafka's TLS (linked dynamically). The CA bundle is copied from the
+# Rust image (which has ca-certificates) rather than installed: Debian's ca-certificates package
+# pulls in the openssl command line tool, a third of this layer. OpenSSL finds the bundle
+# through SSL_CERT_FILE.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libssl3 ca-certificates \
+    && apt-get install -y --no-install-recommends libssl3 \
     && apt-get clean \
-    && rm -rf /var/lib/apt/lists/* \
+    && rm -rf /var/lib/apt/lists/* /var/cache/debconf/*-old /var/log/apt /var/log/dpkg.log \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin schemata \
     && mkdir /data && chown schemata:schemata /data
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 COPY --from=build /src/target/release/schemata /usr/local/bin/schemata
 ENV SCHEMATA_LISTEN=0.0.0.0:8081
 ENV SCHEMATA_DATA_DIR=/data

@@ -169,8 +169,8 @@ build=(pm build ${RUNTIME:+--runtime "$RUNTIME"} --format docker)
 build_start=$SECONDS
 # Where TLS is intercepted (the CI machines), cargo fetches crates only if it trusts the host's CA
 # certificates: the build stage is built first with the host's /etc/ssl/certs mounted read-only
-# (a no-op elsewhere). Not in the whole build: the runtime stage installs ca-certificates, which
-# writes there. The image is then built from the whole, unchanged Dockerfile, the build stage
+# (a no-op elsewhere). Not in the whole build: the runtime stage copies the Rust image's own CA
+# bundle from there. The image is then built from the whole, unchanged Dockerfile, the build stage
 # coming from the layer cache.
 certs=()
 if [ -d /etc/ssl/certs ]; then certs=(-v /etc/ssl/certs:/etc/ssl/certs:ro); fi
@@ -230,6 +230,10 @@ log "health check passes"
 uid="$(pm exec "$name" sh -c 'awk "/^Uid:/ { print \$2 }" /proc/1/status')"
 [ -n "$uid" ] && [ "$uid" != 0 ] || fail "the server runs as uid '$uid'"
 log "the server runs as uid $uid"
+# The CA bundle librdkafka's OpenSSL trusts (copied from the build stage, named by SSL_CERT_FILE).
+pm exec "$name" sh -c 'test -s "$SSL_CERT_FILE" && grep -q "BEGIN CERTIFICATE" "$SSL_CERT_FILE"' \
+  || fail "no CA bundle at SSL_CERT_FILE in the image"
+log "CA bundle present at \$SSL_CERT_FILE"
 
 stop_exit_0
 pm_quiet start "$name" >/dev/null
