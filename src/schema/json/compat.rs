@@ -7,6 +7,7 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -927,9 +928,35 @@ fn covering<'a>(n: Node<'a>, name: &str) -> Option<Node<'a>> {
 }
 
 /// Pattern properties are ECMA regexes; matching them uses the validator crate's engine.
+/// A pattern that does not compile matches nothing.
 fn regex_lite_match(pattern: &str, name: &str) -> bool {
-    let schema = serde_json::json!({ "pattern": pattern });
-    jsonschema::validator_for(&schema).map(|v| v.is_valid(&Value::String(name.to_string()))).unwrap_or(false)
+    pattern_validator(pattern).is_some_and(|v| v.is_valid(&Value::String(name.to_string())))
+}
+
+/// How many compiled patterns `PATTERNS` keeps.
+const MAX_PATTERNS: usize = 256;
+
+/// Compiled pattern validators by pattern text (`None`: the pattern does not compile).
+/// Building a validator parses the pattern and checks the schema around it, far more work
+/// than a match, and a check meets the same few patterns once per property name and again
+/// for every version it is compared with. Bounded: when full it starts again empty.
+static PATTERNS: std::sync::LazyLock<PatternCache> = std::sync::LazyLock::new(Default::default);
+
+type PatternCache = parking_lot::Mutex<HashMap<String, Option<Arc<jsonschema::Validator>>>>;
+
+/// The validator of `{"pattern": pattern}`, compiled on first use.
+fn pattern_validator(pattern: &str) -> Option<Arc<jsonschema::Validator>> {
+    if let Some(known) = PATTERNS.lock().get(pattern) {
+        return known.clone();
+    }
+    // Compiled without the lock held: other checks' lookups need not wait for it.
+    let compiled = jsonschema::validator_for(&serde_json::json!({ "pattern": pattern })).ok().map(Arc::new);
+    let mut cache = PATTERNS.lock();
+    if cache.len() >= MAX_PATTERNS {
+        cache.clear();
+    }
+    cache.insert(pattern.to_string(), compiled.clone());
+    compiled
 }
 
 /// How an object (or tuple) treats members it does not list.
@@ -975,6 +1002,25 @@ fn max_matching(ok: &[Vec<bool>], n: usize, m: usize) -> usize {
 mod tests {
     use crate::schema::json::{JsonSchema, Kind};
     use crate::schema::ParseOptions;
+
+    /// A pattern is compiled once and its validator reused; one that does not compile
+    /// matches nothing, and is remembered as such; the cache stays within its bound.
+    #[test]
+    fn patterns_are_compiled_once_and_kept() {
+        let first = super::pattern_validator("^cached-[0-9]+$").expect("compiles");
+        let again = super::pattern_validator("^cached-[0-9]+$").expect("compiles");
+        assert!(std::sync::Arc::ptr_eq(&first, &again));
+        assert!(super::regex_lite_match("^cached-[0-9]+$", "cached-12"));
+        assert!(!super::regex_lite_match("^cached-[0-9]+$", "cached-x"));
+        // Found anywhere in the name, as ECMA `pattern` is.
+        assert!(super::regex_lite_match("b", "abc"));
+        assert!(super::pattern_validator("(unclosed").is_none());
+        assert!(!super::regex_lite_match("(unclosed", "(unclosed"));
+        for i in 0..super::MAX_PATTERNS + 10 {
+            super::pattern_validator(&format!("^bound{i}$"));
+        }
+        assert!(super::PATTERNS.lock().len() <= super::MAX_PATTERNS);
+    }
 
     fn kinds(original: &str, update: &str) -> Vec<Kind> {
         let parse = |t: &str| JsonSchema::parse(t, &[], ParseOptions::default()).expect(t);
