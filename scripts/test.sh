@@ -29,10 +29,12 @@ for _ in $(seq 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   sleep 0.1
 done
+# The integration tests are one binary (tests/it); a file's tests are selected by its module
+# path, and several filters select the tests any of them matches.
 http_suites=()
-for f in tests/http_*.rs; do http_suites+=(--test "$(basename "$f" .rs)"); done
-SCHEMATA_TEST_KAFKA="127.0.0.1:$port" cargo test "${http_suites[@]}"
-SCHEMATA_TEST_KAFKA="127.0.0.1:$port" cargo test --test crash sigkill
+for f in tests/it/http_*.rs; do http_suites+=("$(basename "$f" .rs)::"); done
+SCHEMATA_TEST_KAFKA="127.0.0.1:$port" cargo test --test it -- "${http_suites[@]}"
+SCHEMATA_TEST_KAFKA="127.0.0.1:$port" cargo test --test it -- crash::sigkill
 kill "$broker" 2>/dev/null || true
 trap - EXIT
 

@@ -503,4 +503,438 @@ mod tests {
             assert!(matches!(decode(&body), Err(RegistryError::BadRequest(_))), "{body:?}");
         }
     }
+
+    /// The error code and message a refusal shows the client.
+    fn refusal<T: std::fmt::Debug>(r: Result<T>) -> (u32, String) {
+        let e = r.expect_err("refused");
+        (e.error_code(), e.to_string())
+    }
+
+    fn request(content_type: Option<&str>) -> HttpRequest {
+        let mut req = actix_web::test::TestRequest::default();
+        if let Some(ct) = content_type {
+            req = req.insert_header((header::CONTENT_TYPE, ct));
+        }
+        req.to_http_request()
+    }
+
+    /// `{key: value}` as the map a property reader takes.
+    fn one(key: &str, value: Value) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert(key.into(), value);
+        m
+    }
+
+    /// The four media types, any case, with parameters, or none at all; anything else is 415
+    /// whatever the body.
+    #[test]
+    fn media_types_are_checked_before_the_body() {
+        let accepted = [
+            None,
+            Some(""),
+            Some("application/vnd.schemaregistry.v1+json"),
+            Some("application/vnd.schemaregistry+json"),
+            Some("Application/JSON; charset=utf-8"),
+            Some("application/octet-stream"),
+        ];
+        for ct in accepted {
+            assert_eq!(json(&request(ct), b"{}", "op").unwrap(), serde_json::json!({}), "{ct:?}");
+        }
+        for ct in ["text/plain", "application/xml", "application/json-patch+json"] {
+            for body in [b"{}".as_slice(), b"", b"{"] {
+                assert_eq!(
+                    refusal(json(&request(Some(ct)), body, "op")),
+                    (415, "HTTP 415 Unsupported Media Type".into())
+                );
+            }
+        }
+    }
+
+    /// No body, blank space or `null` is Confluent's 422 naming the Java argument; JSON that
+    /// does not parse is a 400.
+    #[test]
+    fn missing_bodies_are_422_and_malformed_ones_400() {
+        for body in [b"".as_slice(), b"  \r\n\t", b"null", b" null\n", &utf16(" null", false, true)] {
+            let expected = (422, "register.arg2 must not be null (was null)".to_string());
+            assert_eq!(refusal(json(&request(None), body, "register.arg2")), expected, "{body:?}");
+        }
+        for body in [b"{\"schema\":".as_slice(), b"{]", b"nul", b"{} {}"] {
+            let (code, message) = refusal(json(&request(None), body, "op"));
+            assert_eq!(code, 400, "{body:?}");
+            assert!(message.starts_with("Unexpected character or end of input: "), "{message}");
+        }
+    }
+
+    /// Every request type is a JSON object: an array or a scalar is Jackson's 400, naming the
+    /// Java type.
+    #[test]
+    fn request_bodies_must_be_objects() {
+        type Reader = fn(&Value) -> Result<()>;
+        let readers: [(&str, Reader); 5] = [
+            ("RegisterSchemaRequest", |v| schema_input(v).map(drop)),
+            ("ConfigUpdateRequest", |v| config_update(v).map(drop)),
+            ("ModeUpdateRequest", |v| mode_update(v).map(drop)),
+            ("Map", string_map),
+            ("TagSchemaRequest", |v| tag_request(v).map(drop)),
+        ];
+        for (type_name, read) in readers {
+            let array = format!(
+                "Cannot deserialize value of type `{type_name}` from Array value (token `JsonToken.START_ARRAY`)"
+            );
+            assert_eq!(refusal(read(&serde_json::json!([1]))), (400, array));
+            for (scalar, shown) in
+                [(serde_json::json!("x"), "\"x\""), (serde_json::json!(1), "1"), (serde_json::json!(true), "true")]
+            {
+                let expected =
+                    format!("Cannot construct instance of `{type_name}`: no constructor to deserialize from {shown}");
+                assert_eq!(refusal(read(&scalar)), (400, expected));
+            }
+        }
+    }
+
+    /// String properties: numbers and booleans become their text; absent and null are unset;
+    /// arrays and objects are refused.
+    #[test]
+    fn string_properties_coerce_scalars() {
+        let cases = [
+            (Value::Null, None),
+            (serde_json::json!("a b"), Some("a b")),
+            (serde_json::json!(""), Some("")),
+            (serde_json::json!(12), Some("12")),
+            (serde_json::json!(-1.5), Some("-1.5")),
+            (serde_json::json!(true), Some("true")),
+            (serde_json::json!(false), Some("false")),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(string(&one("k", value.clone()), "k").unwrap().as_deref(), expected, "{value}");
+        }
+        assert_eq!(string(&Map::new(), "k").unwrap(), None);
+        let refused = [
+            (serde_json::json!(["a"]), "Cannot deserialize value of type `String` from Array value (property 'k')"),
+            (
+                serde_json::json!({"a": 1}),
+                "Cannot deserialize value of type `String` from Object value (token `JsonToken.START_OBJECT`)",
+            ),
+        ];
+        for (value, message) in refused {
+            assert_eq!(refusal(string(&one("k", value), "k")), (400, message.to_string()));
+        }
+    }
+
+    /// Integer properties: Java ints, fractions truncated, numeric strings (trimmed) and the
+    /// empty string as unset; anything out of the int range or not a number is refused.
+    #[test]
+    fn integer_properties_coerce_numbers_and_numeric_strings() {
+        let cases = [
+            (Value::Null, None),
+            (serde_json::json!(3), Some(3)),
+            (serde_json::json!(-1), Some(-1)),
+            (serde_json::json!(2.9), Some(2)),
+            (serde_json::json!(-2.9), Some(-2)),
+            (serde_json::json!(2147483647), Some(2147483647)),
+            (serde_json::json!(-2147483648), Some(-2147483648)),
+            (serde_json::json!("7"), Some(7)),
+            (serde_json::json!(" 7 "), Some(7)),
+            (serde_json::json!("-3"), Some(-3)),
+            (serde_json::json!(""), None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(integer(&one("k", value.clone()), "k").unwrap(), expected, "{value}");
+        }
+        assert_eq!(integer(&Map::new(), "k").unwrap(), None);
+        let refused = [
+            (serde_json::json!(2147483648i64), "Number 2147483648"),
+            (serde_json::json!(-2147483649i64), "Number -2147483649"),
+            (serde_json::json!(u64::MAX), "Number 18446744073709551615"),
+            (serde_json::json!("2147483648"), "String \"2147483648\""),
+            (serde_json::json!("1.5"), "String \"1.5\""),
+            (serde_json::json!("abc"), "String \"abc\""),
+            (serde_json::json!(" "), "String \" \""),
+            (serde_json::json!(true), "true"),
+            (serde_json::json!([1]), "[1]"),
+            (serde_json::json!({}), "{}"),
+        ];
+        for (value, shown) in refused {
+            let message = format!(
+                "Cannot deserialize value of type `Integer` from {shown}: not a valid `java.lang.Integer` value"
+            );
+            assert_eq!(refusal(integer(&one("k", value), "k")), (400, message));
+        }
+    }
+
+    /// Boolean properties: true/false, their exact text, and integers (0 is false).
+    #[test]
+    fn boolean_properties_coerce_text_and_integers() {
+        let cases = [
+            (Value::Null, None),
+            (serde_json::json!(true), Some(true)),
+            (serde_json::json!(false), Some(false)),
+            (serde_json::json!("true"), Some(true)),
+            (serde_json::json!("false"), Some(false)),
+            (serde_json::json!(0), Some(false)),
+            (serde_json::json!(1), Some(true)),
+            (serde_json::json!(-3), Some(true)),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(boolean(&one("k", value.clone()), "k").unwrap(), expected, "{value}");
+        }
+        assert_eq!(boolean(&Map::new(), "k").unwrap(), None);
+        for text in ["TRUE", "yes", "1", ""] {
+            let message = format!(
+                "Cannot deserialize value of type `Boolean` from String \"{text}\": only \"true\" or \"false\" recognized"
+            );
+            assert_eq!(refusal(boolean(&one("k", serde_json::json!(text)), "k")), (400, message));
+        }
+        for (value, shown) in
+            [(serde_json::json!(1.5), "1.5"), (serde_json::json!([]), "[]"), (serde_json::json!({}), "{}")]
+        {
+            let message = format!("Cannot deserialize value of type `Boolean` from {shown}");
+            assert_eq!(refusal(boolean(&one("k", value), "k")), (400, message));
+        }
+    }
+
+    /// Metadata keeps Confluent's three members, typed: property values and tag and sensitive
+    /// entries become Strings; nulls, other members and empty members are dropped.
+    #[test]
+    fn metadata_is_typed_as_confluent_models_it() {
+        let sent = serde_json::json!({
+            "properties": {"a": 1, "b": true, "c": "x", "d": null},
+            "tags": {"p": ["x", 2, false]},
+            "sensitive": ["s", 3],
+            "other": 1,
+        });
+        let expected = serde_json::json!({
+            "properties": {"a": "1", "b": "true", "c": "x", "d": null},
+            "tags": {"p": ["x", "2", "false"]},
+            "sensitive": ["s", "3"],
+        });
+        assert_eq!(metadata(&one("metadata", sent)).unwrap(), Some(expected));
+        let empty = serde_json::json!({"properties": {}, "tags": {}, "sensitive": [], "other": {"a": 1}});
+        assert_eq!(metadata(&one("metadata", empty)).unwrap(), Some(serde_json::json!({})));
+        let nulls = serde_json::json!({"properties": null, "tags": null, "sensitive": null});
+        assert_eq!(metadata(&one("metadata", nulls)).unwrap(), Some(serde_json::json!({})));
+        assert_eq!(metadata(&one("metadata", Value::Null)).unwrap(), None);
+        assert_eq!(metadata(&Map::new()).unwrap(), None);
+        let refused = [
+            (serde_json::json!(1), "Cannot deserialize value of type `Metadata` from non-object value"),
+            (serde_json::json!([]), "Cannot deserialize value of type `Metadata` from non-object value"),
+            (
+                serde_json::json!({"properties": []}),
+                "Cannot deserialize value of type `java.util.Map` from non-object value (properties)",
+            ),
+            (
+                serde_json::json!({"tags": "x"}),
+                "Cannot deserialize value of type `java.util.Map` from non-object value (tags)",
+            ),
+            (
+                serde_json::json!({"properties": {"a": [1]}}),
+                "Cannot deserialize value of type `String` from non-scalar value",
+            ),
+            (serde_json::json!({"tags": {"p": "x"}}), "Cannot construct instance of `HashSet` from non-array value"),
+            (
+                serde_json::json!({"tags": {"p": [{"a": 1}]}}),
+                "Cannot deserialize value of type `String` from non-scalar value",
+            ),
+            (serde_json::json!({"sensitive": "x"}), "Cannot construct instance of `HashSet` from non-array value"),
+        ];
+        for (value, message) in refused {
+            assert_eq!(refusal(metadata(&one("metadata", value.clone()))), (400, message.to_string()), "{value}");
+        }
+        // The config's metadata members are read the same way, under their own names.
+        let config = serde_json::json!({"defaultMetadata": {"properties": {"a": 1}}, "overrideMetadata": {"x": 1}});
+        let (update, _) = config_update(&config).unwrap();
+        assert_eq!(update.config.default_metadata, Some(serde_json::json!({"properties": {"a": "1"}})));
+        assert_eq!(update.config.override_metadata, Some(serde_json::json!({})));
+    }
+
+    /// Rule sets: null rule lists become empty ones; lists must be lists of objects whose
+    /// `kind` and `mode` are among the Java enums' values.
+    #[test]
+    fn rule_sets_check_their_lists_and_enums() {
+        let sent = serde_json::json!({
+            "migrationRules": null,
+            "domainRules": [{"name": "r", "kind": "CONDITION", "mode": "WRITE", "extra": 1}, {"kind": null}],
+        });
+        let expected = serde_json::json!({
+            "migrationRules": [],
+            "domainRules": [{"name": "r", "kind": "CONDITION", "mode": "WRITE", "extra": 1}, {"kind": null}],
+        });
+        assert_eq!(rule_set_at(&one("ruleSet", sent), "ruleSet").unwrap(), Some(expected));
+        for kind in ["CONDITION", "TRANSFORM"] {
+            let rule_set = serde_json::json!({"encodingRules": [{"kind": kind}]});
+            assert!(rule_set_at(&one("ruleSet", rule_set), "ruleSet").is_ok(), "{kind}");
+        }
+        for mode in ["UPGRADE", "DOWNGRADE", "UPDOWN", "WRITE", "READ", "WRITEREAD"] {
+            let rule_set = serde_json::json!({"encodingRules": [{"mode": mode}]});
+            assert!(rule_set_at(&one("ruleSet", rule_set), "ruleSet").is_ok(), "{mode}");
+        }
+        assert_eq!(rule_set_at(&Map::new(), "ruleSet").unwrap(), None);
+        let refused = [
+            (serde_json::json!("x"), "Cannot deserialize value of type `RuleSet` from non-object value"),
+            (serde_json::json!({"domainRules": {}}), "Cannot deserialize value of type `java.util.List<Rule>` from {}"),
+            (
+                serde_json::json!({"migrationRules": "r"}),
+                "Cannot deserialize value of type `java.util.List<Rule>` from \"r\"",
+            ),
+            (serde_json::json!({"domainRules": ["r"]}), "Cannot deserialize value of type `Rule` from \"r\""),
+            (
+                serde_json::json!({"domainRules": [{"kind": "condition"}]}),
+                "Cannot deserialize value of type `kind` from \"condition\": not one of the values accepted",
+            ),
+            (
+                serde_json::json!({"encodingRules": [{"mode": 1}]}),
+                "Cannot deserialize value of type `mode` from 1: not one of the values accepted",
+            ),
+        ];
+        for (value, message) in refused {
+            assert_eq!(
+                refusal(rule_set_at(&one("ruleSet", value.clone()), "ruleSet")),
+                (400, message.to_string()),
+                "{value}"
+            );
+        }
+    }
+
+    /// A RegisterSchemaRequest: every member read with its coercion, references included;
+    /// unknown members ignored.
+    #[test]
+    fn register_requests_coerce_each_member() {
+        let sent = serde_json::json!({
+            "schema": 5,
+            "schemaType": "AVRO",
+            "references": [{"name": 1, "subject": "s", "version": "2"}, {}],
+            "id": "10",
+            "version": 1.7,
+            "unknown": [1],
+        });
+        let input = schema_input(&sent).unwrap();
+        assert_eq!(input.schema.as_deref(), Some("5"));
+        assert_eq!(input.schema_type.as_deref(), Some("AVRO"));
+        assert_eq!((input.id, input.version), (Some(10), Some(1)));
+        let references: Vec<_> =
+            input.references.iter().map(|r| (r.name.as_deref(), r.subject.as_deref(), r.version)).collect();
+        assert_eq!(references, [(Some("1"), Some("s"), Some(2)), (None, None, None)]);
+        assert!(schema_input(&serde_json::json!({"references": null})).unwrap().references.is_empty());
+        let refused = [
+            (
+                serde_json::json!({"references": {}}),
+                "Cannot deserialize value of type `SchemaReference>` from Object value (token `JsonToken.START_OBJECT`)",
+            ),
+            (
+                serde_json::json!({"references": "r"}),
+                "Cannot deserialize value of type `SchemaReference>` from Object value (token `JsonToken.START_OBJECT`)",
+            ),
+            (
+                serde_json::json!({"references": ["r"]}),
+                "Cannot deserialize value of type `SchemaReference` from non-object value",
+            ),
+            (
+                serde_json::json!({"references": [{"version": "x"}]}),
+                "Cannot deserialize value of type `Integer` from String \"x\": not a valid `java.lang.Integer` value",
+            ),
+        ];
+        for (value, message) in refused {
+            assert_eq!(refusal(schema_input(&value)), (400, message.to_string()), "{value}");
+        }
+    }
+
+    /// A ConfigUpdateRequest: the level by name in any case (echoed as sent), the flags
+    /// coerced, the echo the config without its level; a level that is not one is 42203.
+    #[test]
+    fn config_updates_parse_the_level_and_echo_the_rest() {
+        let sent =
+            serde_json::json!({"compatibility": "backward", "normalize": "true", "alias": 3, "validateFields": 0});
+        let (update, echo) = config_update(&sent).unwrap();
+        assert_eq!(update.config.compatibility_level, Some(Level::Backward));
+        assert_eq!((update.config.normalize, update.config.validate_fields), (Some(true), Some(false)));
+        assert_eq!(update.config.alias.as_deref(), Some("3"));
+        let expected =
+            serde_json::json!({"compatibility": "backward", "normalize": true, "validateFields": false, "alias": "3"});
+        assert_eq!(Value::Object(echo), expected);
+        let (update, echo) = config_update(&serde_json::json!({"compatibility": null})).unwrap();
+        assert_eq!((update.config, echo), (crate::types::Config::default(), Map::new()));
+        let invalid = (
+            42203,
+            "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, \
+             forward_transitive, and full_transitive"
+                .to_string(),
+        );
+        for level in
+            [serde_json::json!("sideways"), serde_json::json!(""), serde_json::json!(1), serde_json::json!(["full"])]
+        {
+            assert_eq!(refusal(config_update(&serde_json::json!({"compatibility": level}))), invalid);
+        }
+    }
+
+    /// A ModeUpdateRequest: the mode in any case, echoed as sent; missing or unknown is 42204.
+    #[test]
+    fn mode_updates_take_any_case_and_echo_it() {
+        for (sent, mode) in [("readonly", Mode::Readonly), ("IMPORT", Mode::Import), ("ReadWrite", Mode::Readwrite)] {
+            assert_eq!(mode_update(&serde_json::json!({"mode": sent})).unwrap(), (mode, sent.to_string()));
+        }
+        let invalid = (42204, "Invalid mode. Valid values are READWRITE, READONLY, and IMPORT.".to_string());
+        for body in [
+            serde_json::json!({}),
+            serde_json::json!({"mode": null}),
+            serde_json::json!({"mode": "x"}),
+            serde_json::json!({"mode": 1}),
+        ] {
+            assert_eq!(refusal(mode_update(&body)), invalid, "{body}");
+        }
+        let array = "Cannot deserialize value of type `String` from Array value (property 'mode')".to_string();
+        assert_eq!(refusal(mode_update(&serde_json::json!({"mode": []}))), (400, array));
+    }
+
+    /// The root resource's map: scalars only.
+    #[test]
+    fn string_maps_take_scalars_only() {
+        assert!(string_map(&serde_json::json!({"a": 1, "b": "x", "c": null, "d": true})).is_ok());
+        let message = "Cannot deserialize value of type `String` from non-scalar value".to_string();
+        for value in [serde_json::json!([]), serde_json::json!({})] {
+            assert_eq!(refusal(string_map(&serde_json::json!({ "a": value }))), (400, message.clone()));
+        }
+    }
+
+    /// A TagSchemaRequest: entries name an entity of a known type and a set of tag Strings.
+    #[test]
+    fn tag_requests_name_known_entities() {
+        let sent = serde_json::json!({
+            "newVersion": "3",
+            "tagsToAdd": [{"schemaEntity": {"entityPath": "User.name", "entityType": "sr_field"}, "tags": ["PII", 1]}],
+            "tagsToRemove": [{"schemaEntity": {"entityType": "sr_record"}}],
+        });
+        let request = tag_request(&sent).unwrap();
+        assert_eq!(request.new_version, Some(3));
+        let edits = |e: &[TagEdit]| e.iter().map(|e| (e.entity, e.path.clone(), e.tags.clone())).collect::<Vec<_>>();
+        assert_eq!(
+            edits(&request.add),
+            [(Entity::Field, "User.name".to_string(), vec!["PII".to_string(), "1".to_string()])]
+        );
+        assert_eq!(edits(&request.remove), [(Entity::Record, String::new(), vec![])]);
+        let entity = |shown: &str| {
+            format!(
+                "Cannot deserialize value of type `EntityType` from {shown}: not one of the values accepted for Enum class: [sr_field, sr_record]"
+            )
+        };
+        let refused = [
+            (serde_json::json!({"tagsToAdd": [{"schemaEntity": {"entityType": "x"}}]}), entity("Some(\"x\")")),
+            (serde_json::json!({"tagsToAdd": [{"tags": []}]}), entity("None")),
+            (
+                serde_json::json!({"tagsToRemove": {}}),
+                "Cannot deserialize value of type `List` from non-array value (property 'tagsToRemove')".to_string(),
+            ),
+            (
+                serde_json::json!({"tagsToAdd": [{"schemaEntity": {"entityType": "sr_record"}, "tags": "PII"}]}),
+                "Cannot construct instance of `HashSet` from non-array value".to_string(),
+            ),
+            (
+                serde_json::json!({"tagsToAdd": [[]]}),
+                "Cannot deserialize value of type `SchemaTags` from Array value (token `JsonToken.START_ARRAY`)"
+                    .to_string(),
+            ),
+        ];
+        for (value, message) in refused {
+            assert_eq!(refusal(tag_request(&value)), (400, message), "{value}");
+        }
+    }
 }

@@ -146,6 +146,10 @@ impl Registry {
         Ok(())
     }
 
+    /// Plans a registration against `idx`: the changes to commit and the answer, or the
+    /// refusal. The steps run in Confluent's order, which decides the answer to a request
+    /// that meets several rules (an existing schema is answered before the mode is checked,
+    /// the mode before the version, and so on).
     pub(super) fn plan_register(
         &self,
         idx: &Index,
@@ -156,175 +160,47 @@ impl Registry {
         let config = self.effective_config(idx, subject);
         let normalize = normalize || config.normalize.unwrap_or(false);
         let mode = Self::effective_mode(idx, subject);
-        let versions = idx.subjects.get(subject);
         let latest = latest_live(idx, subject);
-
-        // An empty schema re-uses the latest version's schema (to update only metadata).
-        let mut input = input.clone();
-        let text = match input.schema.as_deref().map(str::trim) {
-            Some(t) if !t.is_empty() => input.schema.clone().unwrap_or_default(),
-            _ => {
-                let (_, state) = latest.ok_or_else(|| RegistryError::InvalidSchema("Empty schema".into()))?;
-                let prev = &idx.schema(state.id)?.record;
-                input.schema_type = Some(prev.schema_type.as_str().to_string());
-                input.references = prev
-                    .references
-                    .iter()
-                    .map(|r| super::InputReference {
-                        name: Some(r.name.clone()),
-                        subject: Some(r.subject.clone()),
-                        version: Some(r.version as i64),
-                    })
-                    .collect();
-                prev.schema.clone()
-            }
-        };
+        let (input, text) = with_schema_text(idx, input, latest)?;
         let explicit_id = input.id.filter(|&id| id >= 0);
         let explicit_version = input.version.filter(|&v| v > 0);
-        let max_version = versions.and_then(|v| v.keys().next_back().copied()).unwrap_or(0);
+        let max_version = idx.subjects.get(subject).and_then(|v| v.keys().next_back().copied()).unwrap_or(0);
         let next_version = max_version + 1;
 
         // Confluent 7.9 validates defaults only on the normalize path (and never in IMPORT).
         let prepared = self.prepare(idx, subject, &input, &text, normalize, normalize && mode != Mode::Import)?;
         let mut record = prepared.record;
-
-        // A requested version (-1 = the latest) is recorded as `confluent:version`.
         if mode != Mode::Import {
-            match input.version {
-                Some(-1) => {
-                    metadata::set_confluent_version(&mut record.metadata, latest.map_or(next_version, |(v, _)| v))
-                }
-                Some(v) if v > 0 => metadata::set_confluent_version(&mut record.metadata, v as u32),
-                _ => {}
-            }
+            pin_requested_version(&mut record, input.version, latest, next_version);
         }
-
-        // Fast path: the same schema is already a live version of the subject.
         if explicit_version.is_none() {
-            if let Some((_, state)) = match_in_subject(idx, subject, &record, false) {
-                if explicit_id.is_none() || explicit_id == Some(state.id as i64) {
-                    let guid = idx.schemas.get(&state.id).map(|s| s.guid()).unwrap_or_else(|| record.guid());
-                    return Ok((vec![], Registered { id: state.id, guid, full: None }));
-                }
+            if let Some(registered) = already_live(idx, subject, &record, explicit_id) {
+                return Ok((vec![], registered));
             }
         }
-
-        if mode.read_only() {
-            return Err(RegistryError::read_only(subject));
-        }
-        match (explicit_id.is_some(), mode) {
-            (true, m) if m != Mode::Import => {
-                return Err(RegistryError::OperationNotPermitted(format!("Subject {subject} is not in import mode")));
-            }
-            (false, m) if m != Mode::Readwrite => {
-                return Err(RegistryError::OperationNotPermitted(format!(
-                    "Subject {subject} is not in read-write mode"
-                )));
-            }
-            _ => {}
-        }
-
-        let version = match explicit_version {
-            Some(v) if mode == Mode::Import => {
-                u32::try_from(v).map_err(|_| RegistryError::InvalidVersion(v.to_string()))?
-            }
-            Some(v) if v != next_version as i64 => {
-                return Err(RegistryError::InvalidSchema("Version is not one more than previous version".into()));
-            }
-            _ => next_version,
-        };
-
-        // Metadata: the request's, else the previous version's, between the config's
-        // defaults and overrides.
+        check_writable(subject, mode, explicit_id.is_some())?;
+        let version = version_to_write(explicit_version, mode, next_version)?;
         if mode != Mode::Import {
-            if record.metadata.is_none() {
-                if let Some((_, state)) = latest {
-                    record.metadata = idx.schema(state.id)?.record.metadata.clone();
-                }
-            }
-            record.metadata = metadata::merge(
-                config.default_metadata.as_ref(),
-                record.metadata.as_deref(),
-                config.override_metadata.as_ref(),
-            )
-            .map(Box::new);
+            settle_metadata(idx, &config, latest, &mut record)?;
         }
-
-        // The same schema may already be a live version once metadata is settled.
         if explicit_id.is_none() {
-            if let Some((v, state)) = find_in_subject(idx, subject, &record, false) {
-                if explicit_version.is_none() || explicit_version == Some(v as i64) {
-                    let full = self.subject_version(idx, subject, v, state)?;
-                    let guid = full.schema.guid();
-                    return Ok((vec![], Registered { id: state.id, guid, full: Some(full) }));
-                }
+            if let Some(registered) = self.live_with_settled_metadata(idx, subject, &record, explicit_version)? {
+                return Ok((vec![], registered));
             }
         }
-        if mode != Mode::Import && metadata::has_confluent_version(record.metadata.as_deref()) {
-            metadata::set_confluent_version(&mut record.metadata, version);
-        }
-
         if mode != Mode::Import {
-            let messages =
-                self.check_against_subject(idx, subject, &prepared.parsed, record.metadata.as_deref(), None)?;
-            if !messages.is_empty() {
-                return Err(RegistryError::Incompatible { subject: subject.to_string(), messages });
+            // A pinned `confluent:version` names the version actually written.
+            if metadata::has_confluent_version(record.metadata.as_deref()) {
+                metadata::set_confluent_version(&mut record.metadata, version);
             }
+            self.check_compatible(idx, subject, &prepared.parsed, &record)?;
         }
-
-        let mut changes = Vec::new();
-        let existing = idx.same(&record);
-        let id = match explicit_id {
-            Some(id) => {
-                let id = u32::try_from(id).map_err(|_| {
-                    RegistryError::OperationNotPermitted(format!("Overwrite new schema with id {id} is not permitted."))
-                })?;
-                match idx.schemas.get(&id) {
-                    Some(s) if s.record != record => {
-                        return Err(RegistryError::OperationNotPermitted(format!(
-                            "Overwrite new schema with id {id} is not permitted."
-                        )));
-                    }
-                    Some(_) => {}
-                    None => changes.push(Change::PutSchema(id, record.clone())),
-                }
-                if let Some(v) = explicit_version.and_then(|v| u32::try_from(v).ok()) {
-                    if let Some(state) = versions.and_then(|vs| vs.get(&v)) {
-                        if state.id == id {
-                            let full = self.subject_version(idx, subject, v, *state)?;
-                            let guid = full.schema.guid();
-                            return Ok((vec![], Registered { id, guid, full: Some(full) }));
-                        }
-                    }
-                }
-                id
-            }
-            None => match existing {
-                Some(id) => id,
-                None => {
-                    let id = idx.next_id;
-                    changes.push(Change::PutSchema(id, record.clone()));
-                    id
-                }
-            },
+        let (id, new_schema) = match self.schema_id(idx, subject, &record, explicit_id, explicit_version)? {
+            SchemaId::Present(registered) => return Ok((vec![], registered)),
+            SchemaId::Use(id, new_schema) => (id, new_schema),
         };
-        if id >= idx.next_id {
-            changes.push(Change::SetNextId(id + 1));
-        }
-        // Older soft-deleted versions that carry the same id are purged (Confluent housekeeping).
-        if let Some(vs) = versions {
-            for (&v, state) in vs.iter() {
-                if state.deleted && state.id == id && !is_referenced(idx, subject, v) {
-                    changes.push(Change::DeleteVersion(subject.to_string(), v));
-                }
-            }
-        }
-        let state = VersionState { id, deleted: false };
-        let context = context_of(subject);
-        if !idx.contexts.contains(context) {
-            changes.push(Change::PutContext(context.to_string()));
-        }
-        changes.push(Change::PutVersion(subject.to_string(), version, state));
+        let mut changes: Vec<Change> = new_schema.into_iter().collect();
+        changes.extend(version_changes(idx, subject, version, id));
         let full = record.metadata.is_some().then(|| SubjectVersion {
             subject: subject.to_string(),
             version,
@@ -337,6 +213,73 @@ impl Registry {
             deleted: false,
         });
         Ok((changes, Registered { id, guid: record.guid(), full }))
+    }
+
+    /// The same schema may already be a live version once metadata is settled (the
+    /// request's own, or the previous version's): that version is the answer, unless another
+    /// version was asked for.
+    fn live_with_settled_metadata(
+        &self,
+        idx: &Index,
+        subject: &str,
+        record: &SchemaRecord,
+        explicit_version: Option<i64>,
+    ) -> Result<Option<Registered>> {
+        let Some((v, state)) = find_in_subject(idx, subject, record, false) else { return Ok(None) };
+        if explicit_version.is_some() && explicit_version != Some(v as i64) {
+            return Ok(None);
+        }
+        let full = self.subject_version(idx, subject, v, state)?;
+        let guid = full.schema.guid();
+        Ok(Some(Registered { id: state.id, guid, full: Some(full) }))
+    }
+
+    /// The subject's compatibility rules against its earlier versions: an incompatible
+    /// schema is Confluent's 409 with every message.
+    fn check_compatible(&self, idx: &Index, subject: &str, parsed: &ParsedSchema, record: &SchemaRecord) -> Result<()> {
+        let messages = self.check_against_subject(idx, subject, parsed, record.metadata.as_deref(), None)?;
+        if messages.is_empty() {
+            Ok(())
+        } else {
+            Err(RegistryError::Incompatible { subject: subject.to_string(), messages })
+        }
+    }
+
+    /// The id the schema is stored under. In IMPORT the request names it: a new id stores
+    /// the schema, an id holding another schema is refused, and a requested version that
+    /// already holds this id means there is nothing to write. Otherwise the id of the same
+    /// schema stored before (in any subject), else the next free id.
+    fn schema_id(
+        &self,
+        idx: &Index,
+        subject: &str,
+        record: &SchemaRecord,
+        explicit_id: Option<i64>,
+        explicit_version: Option<i64>,
+    ) -> Result<SchemaId> {
+        let Some(id) = explicit_id else {
+            return Ok(match idx.same(record) {
+                Some(id) => SchemaId::Use(id, None),
+                None => SchemaId::Use(idx.next_id, Some(Change::PutSchema(idx.next_id, record.clone()))),
+            });
+        };
+        let overwrite =
+            || RegistryError::OperationNotPermitted(format!("Overwrite new schema with id {id} is not permitted."));
+        let id = u32::try_from(id).map_err(|_| overwrite())?;
+        let new_schema = match idx.schemas.get(&id) {
+            Some(s) if s.record != *record => return Err(overwrite()),
+            Some(_) => None,
+            None => Some(Change::PutSchema(id, record.clone())),
+        };
+        let requested = explicit_version.and_then(|v| u32::try_from(v).ok());
+        if let Some((v, state)) = requested.and_then(|v| Some((v, *idx.subjects.get(subject)?.get(&v)?))) {
+            if state.id == id {
+                let full = self.subject_version(idx, subject, v, state)?;
+                let guid = full.schema.guid();
+                return Ok(SchemaId::Present(Registered { id, guid, full: Some(full) }));
+            }
+        }
+        Ok(SchemaId::Use(id, new_schema))
     }
 
     /// POST /subjects/{subject}: the version of the subject that holds this schema. An
@@ -558,6 +501,143 @@ impl Registry {
             }
         })
     }
+}
+
+/// Where a registration's schema id comes from (`Registry::schema_id`).
+// One per registration, taken apart at once: the size of its variants is moot.
+#[allow(clippy::large_enum_variant)]
+enum SchemaId {
+    /// The id, and the change storing the schema under it when the id is new.
+    Use(u32, Option<Change>),
+    /// The requested version already holds the requested id: the answer, nothing to write.
+    Present(Registered),
+}
+
+/// The request with its schema text. An empty schema re-uses the latest version's schema,
+/// type and references, so that a registration can change only metadata.
+fn with_schema_text(
+    idx: &Index,
+    input: &SchemaInput,
+    latest: Option<(u32, VersionState)>,
+) -> Result<(SchemaInput, String)> {
+    let mut input = input.clone();
+    if let Some(t) = input.schema.as_deref().filter(|t| !t.trim().is_empty()) {
+        let text = t.to_string();
+        return Ok((input, text));
+    }
+    let (_, state) = latest.ok_or_else(|| RegistryError::InvalidSchema("Empty schema".into()))?;
+    let prev = &idx.schema(state.id)?.record;
+    input.schema_type = Some(prev.schema_type.as_str().to_string());
+    input.references = prev
+        .references
+        .iter()
+        .map(|r| super::InputReference {
+            name: Some(r.name.clone()),
+            subject: Some(r.subject.clone()),
+            version: Some(r.version as i64),
+        })
+        .collect();
+    Ok((input, prev.schema.clone()))
+}
+
+/// A requested version (-1 = the latest, else the version itself) is recorded in the
+/// schema's metadata as `confluent:version`, as Confluent does outside IMPORT.
+fn pin_requested_version(
+    record: &mut SchemaRecord,
+    requested: Option<i64>,
+    latest: Option<(u32, VersionState)>,
+    next_version: u32,
+) {
+    match requested {
+        Some(-1) => metadata::set_confluent_version(&mut record.metadata, latest.map_or(next_version, |(v, _)| v)),
+        Some(v) if v > 0 => metadata::set_confluent_version(&mut record.metadata, v as u32),
+        _ => {}
+    }
+}
+
+/// Fast path: the same schema (metadata as sent) is already a live version of the subject,
+/// under the requested id if one was named. Its id is the answer, in any mode.
+fn already_live(idx: &Index, subject: &str, record: &SchemaRecord, explicit_id: Option<i64>) -> Option<Registered> {
+    let (_, state) = match_in_subject(idx, subject, record, false)?;
+    if explicit_id.is_some() && explicit_id != Some(state.id as i64) {
+        return None;
+    }
+    let guid = idx.schemas.get(&state.id).map(|s| s.guid()).unwrap_or_else(|| record.guid());
+    Some(Registered { id: state.id, guid, full: None })
+}
+
+/// The mode decides whether this registration may write: never in a read-only mode, with
+/// an explicit id only in IMPORT, without one only in READWRITE.
+fn check_writable(subject: &str, mode: Mode, explicit_id: bool) -> Result<()> {
+    if mode.read_only() {
+        return Err(RegistryError::read_only(subject));
+    }
+    match (explicit_id, mode) {
+        (true, m) if m != Mode::Import => {
+            Err(RegistryError::OperationNotPermitted(format!("Subject {subject} is not in import mode")))
+        }
+        (false, m) if m != Mode::Readwrite => {
+            Err(RegistryError::OperationNotPermitted(format!("Subject {subject} is not in read-write mode")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The version number to write: any requested one in IMPORT; otherwise the next one, and a
+/// requested version must be exactly that.
+fn version_to_write(explicit_version: Option<i64>, mode: Mode, next_version: u32) -> Result<u32> {
+    match explicit_version {
+        Some(v) if mode == Mode::Import => u32::try_from(v).map_err(|_| RegistryError::InvalidVersion(v.to_string())),
+        Some(v) if v != next_version as i64 => {
+            Err(RegistryError::InvalidSchema("Version is not one more than previous version".into()))
+        }
+        _ => Ok(next_version),
+    }
+}
+
+/// Metadata outside IMPORT: the request's, else the previous version's, between the
+/// config's defaults and overrides.
+fn settle_metadata(
+    idx: &Index,
+    config: &crate::types::Config,
+    latest: Option<(u32, VersionState)>,
+    record: &mut SchemaRecord,
+) -> Result<()> {
+    if record.metadata.is_none() {
+        if let Some((_, state)) = latest {
+            record.metadata = idx.schema(state.id)?.record.metadata.clone();
+        }
+    }
+    record.metadata = metadata::merge(
+        config.default_metadata.as_ref(),
+        record.metadata.as_deref(),
+        config.override_metadata.as_ref(),
+    )
+    .map(Box::new);
+    Ok(())
+}
+
+/// The changes that make `id` version `version` of the subject: the next id moved past it,
+/// older soft-deleted versions with the same id purged (Confluent's housekeeping), the
+/// subject's context remembered, and the version itself.
+fn version_changes(idx: &Index, subject: &str, version: u32, id: u32) -> Vec<Change> {
+    let mut changes = Vec::new();
+    if id >= idx.next_id {
+        changes.push(Change::SetNextId(id + 1));
+    }
+    if let Some(vs) = idx.subjects.get(subject) {
+        for (&v, state) in vs.iter() {
+            if state.deleted && state.id == id && !is_referenced(idx, subject, v) {
+                changes.push(Change::DeleteVersion(subject.to_string(), v));
+            }
+        }
+    }
+    let context = context_of(subject);
+    if !idx.contexts.contains(context) {
+        changes.push(Change::PutContext(context.to_string()));
+    }
+    changes.push(Change::PutVersion(subject.to_string(), version, VersionState { id, deleted: false }));
+    changes
 }
 
 /// The newest live version of a subject.

@@ -4,14 +4,12 @@
 //! running server, startup errors, `schemata health` over https, and a follower forwarding
 //! writes to an https:// leader.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,

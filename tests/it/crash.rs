@@ -5,8 +5,6 @@
 //! write (a small tmpfs, when this process may mount one): 50001 with the store's message for
 //! a lone write and for concurrent ones, and the directory is consistent after a restart.
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 

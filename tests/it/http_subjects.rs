@@ -5,9 +5,7 @@
 //! ids/versions, and request-body / content-type handling. Expected answers follow the
 //! recorded Confluent 7.9.0 corpus (`tests/data/conformance/golden.json`).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 #[test]

@@ -4,9 +4,7 @@
 //! data directory locked by a running instance, one with an unknown format version, and a
 //! path that is not a directory — with a non-zero exit and a message naming the directory.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// Everything a client can read about the registry's state, for before/after comparison.

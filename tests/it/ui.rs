@@ -2,11 +2,9 @@
 //! Content-Types, revalidation by ETag, 404 for an unknown file, with or without the trailing slash, and
 //! open without credentials when authentication is on (the API behind them is not).
 
-mod common;
-
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 use reqwest::blocking::Client;
 use reqwest::redirect::Policy;
 use serde_json::json;

@@ -3,11 +3,9 @@
 //! with references fetched on first sight, Protobuf decoding, JSON Schema validation, and
 //! registry errors that keep their `error_code`.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Server, USER_V1, USER_V2};
+use crate::common::{Server, USER_V1, USER_V2};
 use schemata_codec::avro::AvroCodec;
 use schemata_codec::client::{Reference, RegistryClient, Schema, SerializerConfig, SubjectNameStrategy};
 use schemata_codec::json::JsonCodec;

@@ -4,11 +4,9 @@
 //! compared; a second import changes nothing; a target holding another schema at the same
 //! place refuses the import and is left untouched; migrate checks what it wrote.
 
-mod common;
-
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// `schemata ARGS`: exit code and stderr.

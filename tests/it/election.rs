@@ -6,12 +6,10 @@
 //! and a member waits for brokers that are not there yet. The module is not wired into the
 //! server yet, so the electors run in the test process, through the library.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::Broker;
+use crate::common::Broker;
 use parking_lot::Mutex;
 use schemata::store::kafka::election::{Elector, Identity, Role, Timing};
 
@@ -132,7 +130,7 @@ fn nodes_elect_the_smallest_eligible_url_and_the_next_takes_over() {
 #[test]
 fn a_member_waits_for_the_brokers_and_joins_when_they_come() {
     logs();
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let bootstrap = format!("127.0.0.1:{port}");
     let mut node = Node::start(&bootstrap, "schema-registry", 8081, true);
     std::thread::sleep(Duration::from_secs(2));
@@ -182,7 +180,7 @@ fn a_crashed_leader_is_replaced_after_the_session_timeout() {
     // leader, the one computing assignments) and is killed without leaving the group.
     let mut child = Child(
         std::process::Command::new(std::env::current_exe().expect("test binary"))
-            .args(["--exact", "elector_child_process", "--ignored", "--nocapture"])
+            .args(["--exact", "election::elector_child_process", "--ignored", "--nocapture"])
             .env("ELECTION_CHILD_BOOTSTRAP", &bootstrap)
             .env("ELECTION_CHILD_GROUP", &group)
             .env("ELECTION_CHILD_PORT", "8081")

@@ -5,11 +5,9 @@
 //! must be refused, data directories of the other mode, and the faults (no broker at start,
 //! a broker lost while serving).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;

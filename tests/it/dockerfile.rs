@@ -3,19 +3,17 @@
 //! command and health check (the listen address moved to loopback, /data to a temp dir),
 //! and stops with exit 0 on the image's stop signal.
 
-mod common;
-
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{binary, free_port};
+use crate::common::{binary, free_port};
 use tempfile::TempDir;
 
 /// The instructions of the final stage, with line continuations joined.
 fn runtime_stage() -> Vec<(String, String)> {
-    let text = include_str!("../Dockerfile").replace("\\\n", " ");
+    let text = include_str!("../../Dockerfile").replace("\\\n", " ");
     let instructions: Vec<(String, String)> = text
         .lines()
         .map(str::trim)

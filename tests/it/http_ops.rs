@@ -1,14 +1,12 @@
 //! Operations: Prometheus metrics, health probes, the served OpenAPI spec, request logs in
 //! text and JSON, graceful shutdown on SIGTERM, body-size and request-header limits.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{schema, Server, USER_INT, USER_V1, USER_V2};
+use crate::common::{schema, Server, USER_INT, USER_V1, USER_V2};
 use serde_json::{json, Value};
 
 /// The value of the sample `name{labels}` in a Prometheus text exposition.
@@ -64,11 +62,11 @@ fn health_and_openapi() {
     }
     let r = server.raw("GET", "/openapi.yaml", None, None, &[]);
     assert_eq!(r.status, 200);
-    assert_eq!(r.text, include_str!("../openapi.yaml"));
+    assert_eq!(r.text, include_str!("../../openapi.yaml"));
     for path in ["/metrics:", "/health/live:", "/health/ready:", "/openapi.yaml:"] {
         assert!(r.text.contains(&format!("\n  {path}\n")), "{path} missing from openapi.yaml");
     }
-    let status = std::process::Command::new(common::binary())
+    let status = std::process::Command::new(crate::common::binary())
         .args(["health", "--listen", &format!("0.0.0.0:{}", server.port())])
         .status()
         .expect("run schemata health");
@@ -77,8 +75,8 @@ fn health_and_openapi() {
 
 #[test]
 fn health_command_fails_without_a_server() {
-    let out = std::process::Command::new(common::binary())
-        .args(["health", "--listen", &format!("127.0.0.1:{}", common::free_port())])
+    let out = std::process::Command::new(crate::common::binary())
+        .args(["health", "--listen", &format!("127.0.0.1:{}", crate::common::free_port())])
         .output()
         .expect("run schemata health");
     assert_eq!(out.status.code(), Some(1));

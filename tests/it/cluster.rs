@@ -5,15 +5,13 @@
 //! SIGSTOP/SIGCONT). The tests of this file run one at a time (each starts four processes on
 //! a two-core machine) and print their measurements (`--nocapture` shows them).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// The session timeout the nodes run with: the longest a dead leader goes unnoticed.

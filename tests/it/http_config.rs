@@ -5,9 +5,7 @@
 //! interplay of subject and global settings. Expected answers follow the recorded
 //! Confluent 7.9.0 corpus.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn invalid_level() -> Value {

@@ -2,9 +2,7 @@
 //! restart, checks that read a stored schema with references, transitive levels over
 //! JSON versions, closed and open content models, and the raw `/schema` endpoints.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn json_schema(text: &str) -> Value {

@@ -4,9 +4,7 @@
 //! reads to other contexts. Expected answers follow the recorded Confluent 7.9.0 corpus;
 //! ids are global across contexts in Schemata, so the same schema shares one id everywhere.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 /// `:.ctx:name`, percent-encoded for a path.

@@ -4,9 +4,7 @@
 //! (unknown path 404/404, wrong method 405/405). Expected answers follow the recorded
 //! Confluent 7.9.0 corpus.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn not_found() -> Value {

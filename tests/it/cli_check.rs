@@ -2,12 +2,10 @@
 //! the readable reasons, online against a real server, offline on files and directories,
 //! and against a git ref of a throwaway repository.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{binary, free_port, Server, USER_AGE_NO_DEFAULT, USER_INT, USER_V1, USER_V2};
+use crate::common::{binary, free_port, Server, USER_AGE_NO_DEFAULT, USER_INT, USER_V1, USER_V2};
 use serde_json::json;
 use tempfile::TempDir;
 

@@ -4,9 +4,7 @@
 //! texts and descriptors are Confluent 7.9.0's, as recorded in the conformance corpus
 //! (`reg-proto`, `reg-proto-valid`, `refs-proto`, `proto-descriptors`).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn proto(text: &str) -> Value {

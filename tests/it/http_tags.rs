@@ -1,9 +1,7 @@
 //! Schema tags over HTTP: `POST /subjects/{s}/versions/{v}/tags` writes `confluent:tags` into
 //! a record or field of an Avro schema and registers the result as the next version.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 const USER: &str =

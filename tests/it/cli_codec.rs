@@ -2,12 +2,10 @@
 //! Protobuf (a nested message, indexes [0,0]) and JSON Schema round trips, the exact bytes,
 //! and the one-line errors for bad bytes, an unknown id and a value the schema refuses.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{binary, Server};
+use crate::common::{binary, Server};
 use serde_json::{json, Value};
 
 /// Runs `schemata ARGS` with `input` on stdin; returns exit code, stdout, stderr.
@@ -112,7 +110,7 @@ fn bad_bytes_unknown_ids_and_refused_values_exit_non_zero_with_one_line() {
         assert!(err.contains(expected), "{err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
-    register(&server, "u-value", json!({ "schema": common::USER_V1 }));
+    register(&server, "u-value", json!({ "schema": crate::common::USER_V1 }));
     let (code, _, err) = run(&["encode", "--registry", &registry, "--subject", "u-value"], br#"{"name": 5}"#);
     assert_eq!(code, 1);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");

@@ -6,9 +6,7 @@
 //! Confluent 7.9.0's, as recorded in the conformance corpus (scenario
 //! `config-levels-enforced` and friends).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// `{errorType:'TYPE_MISMATCH', ...}` for field `name`; `new_reads` = the new schema is the

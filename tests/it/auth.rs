@@ -4,15 +4,13 @@
 //! bearer tokens (JWT against a JWKS file) whose roles count in the same rules, and an audit
 //! line for every write. The auth file's users are made with `schemata passwd`.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{encode, get_current_timestamp, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-const EC_P256: &str = include_str!("data/jwt/ec_p256.pem");
+const EC_P256: &str = include_str!("../data/jwt/ec_p256.pem");
 const ISSUER: &str = "https://idp.test/realms/schemata";
 const AUDIENCE: &str = "schemata";
 
