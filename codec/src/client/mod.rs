@@ -5,6 +5,11 @@
 //! strategies, auto-registration and use-latest-version decide the writer schema of a
 //! producer. A registry refusal keeps its `error_code` ([`Error::Registry`]).
 //!
+//! Header framing (Confluent 8): with [`SerializerConfig::header_framing`] the encode calls
+//! frame with the schema's GUID, and [`wire::split_header`] cuts the frame into the value of
+//! the `__value_schema_id` (or `__key_schema_id`) header and the payload; a consumer hands
+//! the decode calls [`wire::join_header`] of the two.
+//!
 //! ```no_run
 //! use schemata_codec::avro::AvroCodec;
 //! use schemata_codec::client::{RegistryClient, Schema, SerializerConfig};
@@ -119,6 +124,8 @@ impl Schema {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegisteredSchema {
     pub id: i32,
+    /// The schema's GUID, when the registry gives it (Confluent 8 and Schemata do).
+    pub guid: Option<[u8; 16]>,
     pub subject: String,
     pub version: i32,
     pub schema: Schema,
@@ -166,16 +173,22 @@ pub struct SerializerConfig {
     pub auto_register: bool,
     /// Write with the subject's latest version instead (`use.latest.version`).
     pub use_latest_version: bool,
+    /// Frame with the schema's GUID, for the schema id header rather than the payload prefix
+    /// (Confluent 8's `header_schema_id_serializer`): the encode calls return the whole frame,
+    /// which [`wire::split_header`] cuts into the header value and the payload.
+    pub header_framing: bool,
 }
 
 impl Default for SerializerConfig {
-    /// Confluent's defaults: topic strategy, value, auto-register on, latest off.
+    /// Confluent's defaults: topic strategy, value, auto-register on, latest off, the id in
+    /// the payload prefix.
     fn default() -> Self {
         SerializerConfig {
             strategy: SubjectNameStrategy::Topic,
             is_key: false,
             auto_register: true,
             use_latest_version: false,
+            header_framing: false,
         }
     }
 }
@@ -186,8 +199,9 @@ pub struct RegistryClient {
     base: String,
     latest_ttl: Duration,
     by_ref: RwLock<HashMap<SchemaRef, Arc<Schema>>>,
-    /// Subject → schema → id: nested so that a lookup borrows the subject and the schema.
-    ids: RwLock<HashMap<String, HashMap<Schema, i32>>>,
+    /// Subject → schema → id and GUID: nested so that a lookup borrows the subject and the
+    /// schema.
+    ids: RwLock<HashMap<String, HashMap<Schema, (i32, Option<[u8; 16]>)>>>,
     /// Full name of an Avro schema's named type by its text (the record strategies' input),
     /// so it is parsed once rather than per record.
     record_names: RwLock<HashMap<String, Option<String>>>,
@@ -331,17 +345,18 @@ impl RegistryClient {
 
     /// Registers `schema` under `subject` (or finds it registered); returns its id.
     pub async fn register(&self, subject: &str, schema: &Schema) -> Result<i32, Error> {
-        self.id_for(subject, schema, true).await
+        Ok(self.id_for(subject, schema, true).await?.0)
     }
 
     /// The id of `schema` under `subject`, without registering; 40403 when absent.
     pub async fn lookup(&self, subject: &str, schema: &Schema) -> Result<i32, Error> {
-        self.id_for(subject, schema, false).await
+        Ok(self.id_for(subject, schema, false).await?.0)
     }
 
-    async fn id_for(&self, subject: &str, schema: &Schema, register: bool) -> Result<i32, Error> {
-        if let Some(id) = self.ids.read().get(subject).and_then(|m| m.get(schema)) {
-            return Ok(*id);
+    /// The id and (when the registry gives it) GUID of `schema` under `subject`.
+    async fn id_for(&self, subject: &str, schema: &Schema, register: bool) -> Result<(i32, Option<[u8; 16]>), Error> {
+        if let Some(ids) = self.ids.read().get(subject).and_then(|m| m.get(schema)) {
+            return Ok(*ids);
         }
         let path = if register {
             format!("/subjects/{}/versions", path_segment(subject))
@@ -354,8 +369,9 @@ impl RegistryClient {
             .and_then(Value::as_i64)
             .and_then(|i| i32::try_from(i).ok())
             .ok_or_else(|| Error::Transport(format!("registry answer without an id: {body}")))?;
-        self.ids.write().entry(subject.to_string()).or_default().insert(schema.clone(), id);
-        Ok(id)
+        let ids = (id, guid_of(&body));
+        self.ids.write().entry(subject.to_string()).or_default().insert(schema.clone(), ids);
+        Ok(ids)
     }
 
     /// The latest version of `subject`, asked again once older than the TTL.
@@ -370,8 +386,13 @@ impl RegistryClient {
         let (Some(id), Some(version)) = (number("id"), number("version")) else {
             return Err(Error::Transport(format!("registry answer without id and version: {body}")));
         };
-        let registered =
-            Arc::new(RegisteredSchema { id, subject: subject.to_string(), version, schema: Schema::from_body(&body)? });
+        let registered = Arc::new(RegisteredSchema {
+            id,
+            guid: guid_of(&body),
+            subject: subject.to_string(),
+            version,
+            schema: Schema::from_body(&body)?,
+        });
         self.latest.write().insert(subject.to_string(), (Instant::now(), registered.clone()));
         Ok(registered)
     }
@@ -429,17 +450,46 @@ impl RegistryClient {
         record_name: Option<&str>,
         schema: &Schema,
     ) -> Result<(i32, Option<Arc<RegisteredSchema>>), Error> {
+        let (ids, latest) = self.writer_ids(config, topic, record_name, schema).await?;
+        Ok((ids.0, latest))
+    }
+
+    /// [`RegistryClient::writer_schema`] with the GUID too, when the registry gives it.
+    async fn writer_ids(
+        &self,
+        config: &SerializerConfig,
+        topic: &str,
+        record_name: Option<&str>,
+        schema: &Schema,
+    ) -> Result<((i32, Option<[u8; 16]>), Option<Arc<RegisteredSchema>>), Error> {
         let subject = config.strategy.subject(topic, config.is_key, record_name)?;
         if config.use_latest_version {
             let latest = self.latest(&subject).await?;
-            return Ok((latest.id, Some(latest)));
+            return Ok(((latest.id, latest.guid), Some(latest)));
         }
-        let id = if config.auto_register {
-            self.register(&subject, schema).await?
-        } else {
-            self.lookup(&subject, schema).await?
+        Ok((self.id_for(&subject, schema, config.auto_register).await?, None))
+    }
+
+    /// The reference a producer frames records with per `config`: the writer schema's id, or
+    /// with header framing its GUID.
+    async fn writer_ref(
+        &self,
+        config: &SerializerConfig,
+        topic: &str,
+        record_name: Option<&str>,
+        schema: &Schema,
+    ) -> Result<(SchemaRef, Option<Arc<RegisteredSchema>>), Error> {
+        let ((id, guid), latest) = self.writer_ids(config, topic, record_name, schema).await?;
+        let key = match (config.header_framing, guid) {
+            (false, _) => SchemaRef::Id(id),
+            (true, Some(guid)) => SchemaRef::Guid(guid),
+            (true, None) => {
+                return Err(Error::Config(format!(
+                    "header framing needs the schema's GUID, and the registry gave none for id {id}"
+                )))
+            }
         };
-        Ok((id, None))
+        Ok((key, latest))
     }
 
     async fn avro_writer(&self, codec: &AvroCodec, schema: SchemaRef, text: &Schema) -> Result<Arc<AvroSchema>, Error> {
@@ -461,25 +511,24 @@ impl RegistryClient {
         schema: &Schema,
         value: &T,
     ) -> Result<Vec<u8>, Error> {
-        let (id, latest) = self.named_writer_schema(config, topic, schema).await?;
-        let key = SchemaRef::Id(id);
+        let (key, latest) = self.named_writer_ref(config, topic, schema).await?;
         let writer = self.avro_writer(codec, key, latest.as_ref().map_or(schema, |l| &l.schema)).await?;
         writer.encode_framed(key, value)
     }
 
-    /// [`RegistryClient::writer_schema`] with the record name the record strategies need
-    /// read from `schema` (Avro, JSON Schema).
-    async fn named_writer_schema(
+    /// [`RegistryClient::writer_ref`] with the record name the record strategies need read
+    /// from `schema` (Avro, JSON Schema).
+    async fn named_writer_ref(
         &self,
         config: &SerializerConfig,
         topic: &str,
         schema: &Schema,
-    ) -> Result<(i32, Option<Arc<RegisteredSchema>>), Error> {
+    ) -> Result<(SchemaRef, Option<Arc<RegisteredSchema>>), Error> {
         let record_name = match config.strategy {
             SubjectNameStrategy::Topic => None,
             _ => self.record_name(schema),
         };
-        self.writer_schema(config, topic, record_name.as_deref(), schema).await
+        self.writer_ref(config, topic, record_name.as_deref(), schema).await
     }
 
     /// The record name the record strategies use, read once per schema text: an Avro
@@ -502,14 +551,28 @@ impl RegistryClient {
     /// Decodes a framed Avro record, fetching its writer schema on first sight of its id.
     pub async fn avro_decode<T: DeserializeOwned>(&self, codec: &AvroCodec, bytes: &[u8]) -> Result<T, Error> {
         let frame = wire::parse(bytes)?;
-        let writer = match codec.get(frame.schema) {
-            Some(writer) => writer,
-            None => {
-                let schema = self.schema(frame.schema).await?;
-                self.avro_writer(codec, frame.schema, &schema).await?
-            }
-        };
-        writer.decode_into(frame.payload)
+        self.avro_fetched(codec, frame.schema).await?.decode_into(frame.payload)
+    }
+
+    /// Decodes a framed Avro record into an Avro value (see [`crate::avro::to_json`]),
+    /// fetching its writer schema on first sight; resolved to `reader` when given (a consumer
+    /// on another version of the schema, as [`AvroCodec::decode_value`]).
+    pub async fn avro_decode_value(
+        &self,
+        codec: &AvroCodec,
+        bytes: &[u8],
+        reader: Option<&Arc<AvroSchema>>,
+    ) -> Result<apache_avro::types::Value, Error> {
+        self.avro_fetched(codec, wire::parse(bytes)?.schema).await?;
+        codec.decode_value(bytes, reader)
+    }
+
+    /// The writer schema registered as `schema`, from `codec` or fetched into it.
+    async fn avro_fetched(&self, codec: &AvroCodec, schema: SchemaRef) -> Result<Arc<AvroSchema>, Error> {
+        match codec.get(schema) {
+            Some(writer) => Ok(writer),
+            None => self.avro_writer(codec, schema, &*self.schema(schema).await?).await,
+        }
     }
 
     /// Encodes a Protobuf message as a producer would: the writer schema per `config` (the
@@ -525,9 +588,23 @@ impl RegistryClient {
         message: &M,
     ) -> Result<Vec<u8>, Error> {
         let descriptor = message.descriptor();
-        let name = descriptor.full_name();
-        let (id, latest) = self.writer_schema(config, topic, Some(name), schema).await?;
-        let key = SchemaRef::Id(id);
+        self.protobuf_encode_prost(codec, config, topic, schema, descriptor.full_name(), message).await
+    }
+
+    /// [`RegistryClient::protobuf_encode`] for any prost message (a `#[derive(Message)]`
+    /// struct, which carries no descriptor), named by its full name in `schema`
+    /// (`package.Message`, `package.Outer.Inner`).
+    pub async fn protobuf_encode_prost<M: prost::Message>(
+        &self,
+        codec: &ProtobufCodec,
+        config: &SerializerConfig,
+        topic: &str,
+        schema: &Schema,
+        full_name: &str,
+        message: &M,
+    ) -> Result<Vec<u8>, Error> {
+        let name = full_name.trim_start_matches('.');
+        let (key, latest) = self.writer_ref(config, topic, Some(name), schema).await?;
         let file = match codec.get(key) {
             Some(file) => file,
             None => {
@@ -538,7 +615,7 @@ impl RegistryClient {
             }
         };
         let path = indexes::index_of(&file, name)
-            .ok_or_else(|| Error::Protobuf(format!("schema {id} has no message {name}")))?;
+            .ok_or_else(|| Error::Protobuf(format!("schema {key} has no message {name}")))?;
         Ok(protobuf::encode_prost(key, &path, message))
     }
 
@@ -582,8 +659,7 @@ impl RegistryClient {
         value: &T,
         validate: bool,
     ) -> Result<Vec<u8>, Error> {
-        let (id, latest) = self.named_writer_schema(config, topic, schema).await?;
-        let key = SchemaRef::Id(id);
+        let (key, latest) = self.named_writer_ref(config, topic, schema).await?;
         if validate {
             self.json_schema(codec, key, latest.as_ref().map_or(schema, |l| &l.schema)).await?;
         }
@@ -621,6 +697,11 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// The `guid` of a registry answer (a schema entity, a registration), when it has one.
+fn guid_of(body: &Value) -> Option<[u8; 16]> {
+    body.get("guid").and_then(Value::as_str).and_then(wire::parse_guid)
 }
 
 /// `s` as one segment of a registry URL path (a subject name may hold `/`, `:` or spaces).
