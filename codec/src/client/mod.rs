@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use parking_lot::RwLock;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use prost_reflect::ReflectMessage;
+use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -193,6 +194,15 @@ impl Default for SerializerConfig {
     }
 }
 
+/// A writer schema a producer asked for on a topic, and the id and GUID it has.
+struct WriterEntry {
+    strategy: SubjectNameStrategy,
+    is_key: bool,
+    record_name: Option<String>,
+    schema: Schema,
+    ids: (i32, Option<[u8; 16]>),
+}
+
 /// The registry client; cheap to share (`Arc`) between tasks.
 pub struct RegistryClient {
     http: reqwest::Client,
@@ -202,9 +212,13 @@ pub struct RegistryClient {
     /// Subject → schema → id and GUID: nested so that a lookup borrows the subject and the
     /// schema.
     ids: RwLock<HashMap<String, HashMap<Schema, (i32, Option<[u8; 16]>)>>>,
+    /// A producer's writer schemas by topic: a record finds its id by hashing the topic name
+    /// and comparing the rest, without building its subject or hashing its schema text.
+    /// FxHash: the keys are the application's own topic names.
+    writers: RwLock<FxHashMap<String, Vec<WriterEntry>>>,
     /// Full name of an Avro schema's named type by its text (the record strategies' input),
     /// so it is parsed once rather than per record.
-    record_names: RwLock<HashMap<String, Option<String>>>,
+    record_names: RwLock<FxHashMap<String, Option<String>>>,
     latest: RwLock<HashMap<String, (Instant, Arc<RegisteredSchema>)>>,
     versions: RwLock<HashMap<(String, i32), Arc<Schema>>>,
 }
@@ -225,6 +239,7 @@ impl RegistryClient {
             latest_ttl: settings.latest_ttl,
             by_ref: RwLock::default(),
             ids: RwLock::default(),
+            writers: RwLock::default(),
             record_names: RwLock::default(),
             latest: RwLock::default(),
             versions: RwLock::default(),
@@ -462,12 +477,33 @@ impl RegistryClient {
         record_name: Option<&str>,
         schema: &Schema,
     ) -> Result<((i32, Option<[u8; 16]>), Option<Arc<RegisteredSchema>>), Error> {
-        let subject = config.strategy.subject(topic, config.is_key, record_name)?;
         if config.use_latest_version {
-            let latest = self.latest(&subject).await?;
+            let latest = self.latest(&config.strategy.subject(topic, config.is_key, record_name)?).await?;
             return Ok(((latest.id, latest.guid), Some(latest)));
         }
-        Ok((self.id_for(&subject, schema, config.auto_register).await?, None))
+        let matches = |w: &WriterEntry| {
+            w.strategy == config.strategy
+                && w.is_key == config.is_key
+                && w.record_name.as_deref() == record_name
+                && w.schema == *schema
+        };
+        if let Some(w) = self.writers.read().get(topic).and_then(|entries| entries.iter().find(|w| matches(w))) {
+            return Ok((w.ids, None));
+        }
+        let subject = config.strategy.subject(topic, config.is_key, record_name)?;
+        let ids = self.id_for(&subject, schema, config.auto_register).await?;
+        let mut writers = self.writers.write();
+        let entries = writers.entry(topic.to_string()).or_default();
+        if !entries.iter().any(matches) {
+            entries.push(WriterEntry {
+                strategy: config.strategy,
+                is_key: config.is_key,
+                record_name: record_name.map(str::to_string),
+                schema: schema.clone(),
+                ids,
+            });
+        }
+        Ok((ids, None))
     }
 
     /// The reference a producer frames records with per `config`: the writer schema's id, or
