@@ -165,23 +165,26 @@ async fn run(cli: &Cli) -> Result<u64, String> {
     let validate = !cli.no_validate;
     match &cli.schema_file {
         None => {
+            let schema = match cli.format {
+                Format::Avro => Schema::avro(USER_AVSC),
+                Format::Protobuf => Schema::protobuf(USER_PROTO),
+                Format::Json => Schema::json(USER_JSON_SCHEMA),
+            };
             for id in 0..cli.count as i64 {
                 let name = format!("user-{id}");
                 let framed = match cli.format {
                     Format::Avro => {
                         let user = User { id, name };
-                        client.avro_encode(&codecs.avro, &config, topic, &Schema::avro(USER_AVSC), &user).await
+                        client.avro_encode(&codecs.avro, &config, topic, &schema, &user).await
                     }
                     Format::Protobuf => {
                         let user = UserMessage { id, name };
-                        let schema = Schema::protobuf(USER_PROTO);
                         client
                             .protobuf_encode_prost(&codecs.protobuf, &config, topic, &schema, USER_MESSAGE, &user)
                             .await
                     }
                     Format::Json => {
                         let user = serde_json::json!({ "id": id, "name": name });
-                        let schema = Schema::json(USER_JSON_SCHEMA);
                         client.json_encode(&codecs.json, &config, topic, &schema, &user, validate).await
                     }
                 };
