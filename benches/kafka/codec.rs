@@ -51,7 +51,7 @@ fn payment(i: usize) -> Payment {
         account: format!("acct-{:06}", i % 100_000),
         amount: i as f64 * 0.25,
         currency: "EUR".into(),
-        note: (i % 3 == 0).then(|| "refund".to_string()),
+        note: i.is_multiple_of(3).then(|| "refund".to_string()),
         tags: vec!["web".into(), format!("region-{}", i % 8)],
     }
 }

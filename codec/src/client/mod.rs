@@ -194,13 +194,16 @@ impl Default for SerializerConfig {
     }
 }
 
+/// A registered schema's id, and its GUID when the registry gives one.
+type SchemaIds = (i32, Option<[u8; 16]>);
+
 /// A writer schema a producer asked for on a topic, and the id and GUID it has.
 struct WriterEntry {
     strategy: SubjectNameStrategy,
     is_key: bool,
     record_name: Option<String>,
     schema: Schema,
-    ids: (i32, Option<[u8; 16]>),
+    ids: SchemaIds,
 }
 
 /// The registry client; cheap to share (`Arc`) between tasks.
@@ -211,7 +214,7 @@ pub struct RegistryClient {
     by_ref: RwLock<HashMap<SchemaRef, Arc<Schema>>>,
     /// Subject → schema → id and GUID: nested so that a lookup borrows the subject and the
     /// schema.
-    ids: RwLock<HashMap<String, HashMap<Schema, (i32, Option<[u8; 16]>)>>>,
+    ids: RwLock<HashMap<String, HashMap<Schema, SchemaIds>>>,
     /// A producer's writer schemas by topic: a record finds its id by hashing the topic name
     /// and comparing the rest, without building its subject or hashing its schema text.
     /// FxHash: the keys are the application's own topic names.
@@ -369,7 +372,7 @@ impl RegistryClient {
     }
 
     /// The id and (when the registry gives it) GUID of `schema` under `subject`.
-    async fn id_for(&self, subject: &str, schema: &Schema, register: bool) -> Result<(i32, Option<[u8; 16]>), Error> {
+    async fn id_for(&self, subject: &str, schema: &Schema, register: bool) -> Result<SchemaIds, Error> {
         if let Some(ids) = self.ids.read().get(subject).and_then(|m| m.get(schema)) {
             return Ok(*ids);
         }
@@ -476,7 +479,7 @@ impl RegistryClient {
         topic: &str,
         record_name: Option<&str>,
         schema: &Schema,
-    ) -> Result<((i32, Option<[u8; 16]>), Option<Arc<RegisteredSchema>>), Error> {
+    ) -> Result<(SchemaIds, Option<Arc<RegisteredSchema>>), Error> {
         if config.use_latest_version {
             let latest = self.latest(&config.strategy.subject(topic, config.is_key, record_name)?).await?;
             return Ok(((latest.id, latest.guid), Some(latest)));
