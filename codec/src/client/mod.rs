@@ -473,6 +473,10 @@ impl RegistryClient {
     }
 
     /// [`RegistryClient::writer_schema`] with the GUID too, when the registry gives it.
+    ///
+    /// Here and in the other per-record paths, what asks the registry (first sight only) is
+    /// boxed: its futures (reqwest's) are large, and a record's future would otherwise carry
+    /// and move them on every call, for nothing once the caches hold the answer.
     async fn writer_ids(
         &self,
         config: &SerializerConfig,
@@ -481,7 +485,7 @@ impl RegistryClient {
         schema: &Schema,
     ) -> Result<(SchemaIds, Option<Arc<RegisteredSchema>>), Error> {
         if config.use_latest_version {
-            let latest = self.latest(&config.strategy.subject(topic, config.is_key, record_name)?).await?;
+            let latest = Box::pin(self.latest(&config.strategy.subject(topic, config.is_key, record_name)?)).await?;
             return Ok(((latest.id, latest.guid), Some(latest)));
         }
         let matches = |w: &WriterEntry| {
@@ -494,7 +498,7 @@ impl RegistryClient {
             return Ok((w.ids, None));
         }
         let subject = config.strategy.subject(topic, config.is_key, record_name)?;
-        let ids = self.id_for(&subject, schema, config.auto_register).await?;
+        let ids = Box::pin(self.id_for(&subject, schema, config.auto_register)).await?;
         let mut writers = self.writers.write();
         let entries = writers.entry(topic.to_string()).or_default();
         if !entries.iter().any(matches) {
@@ -535,7 +539,7 @@ impl RegistryClient {
         if let Some(s) = codec.get(schema) {
             return Ok(s);
         }
-        let refs = self.reference_texts(text).await?;
+        let refs = Box::pin(self.reference_texts(text)).await?;
         let refs: Vec<&str> = refs.iter().map(|(_, t)| t.as_str()).collect();
         codec.add_schema(schema, &text.text, &refs)
     }
@@ -610,7 +614,7 @@ impl RegistryClient {
     async fn avro_fetched(&self, codec: &AvroCodec, schema: SchemaRef) -> Result<Arc<AvroSchema>, Error> {
         match codec.get(schema) {
             Some(writer) => Ok(writer),
-            None => self.avro_writer(codec, schema, &*self.schema(schema).await?).await,
+            None => self.avro_writer(codec, schema, &*Box::pin(self.schema(schema)).await?).await,
         }
     }
 
@@ -648,7 +652,7 @@ impl RegistryClient {
             Some(file) => file,
             None => {
                 let text = latest.as_ref().map_or(schema, |l| &l.schema);
-                let refs = self.reference_texts(text).await?;
+                let refs = Box::pin(self.reference_texts(text)).await?;
                 let refs: Vec<(&str, &str)> = refs.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
                 codec.add_schema(key, &text.text, &refs)?
             }
@@ -666,8 +670,8 @@ impl RegistryClient {
     ) -> Result<(SchemaRef, Vec<i32>, Value), Error> {
         let frame = wire::parse(bytes)?;
         if codec.get(frame.schema).is_none() {
-            let schema = self.schema(frame.schema).await?;
-            let refs = self.reference_texts(&schema).await?;
+            let schema = Box::pin(self.schema(frame.schema)).await?;
+            let refs = Box::pin(self.reference_texts(&schema)).await?;
             let refs: Vec<(&str, &str)> = refs.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
             codec.add_schema(frame.schema, &schema.text, &refs)?;
         }
@@ -678,7 +682,7 @@ impl RegistryClient {
     #[cfg(feature = "json-schema")]
     async fn json_schema(&self, codec: &JsonCodec, schema: SchemaRef, text: &Schema) -> Result<(), Error> {
         if codec.get(schema).is_none() {
-            let refs = self.reference_texts(text).await?;
+            let refs = Box::pin(self.reference_texts(text)).await?;
             let refs: Vec<(&str, &str)> = refs.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
             codec.add_schema(schema, &text.text, &refs)?;
         }
@@ -717,8 +721,8 @@ impl RegistryClient {
         if validate {
             let frame = wire::parse(bytes)?;
             if codec.get(frame.schema).is_none() {
-                let schema = self.schema(frame.schema).await?;
-                self.json_schema(codec, frame.schema, &schema).await?;
+                let schema = Box::pin(self.schema(frame.schema)).await?;
+                Box::pin(self.json_schema(codec, frame.schema, &schema)).await?;
             }
         }
         codec.decode(bytes, validate)
