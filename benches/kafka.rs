@@ -4,14 +4,19 @@
 //! a topic of 100k SCHEMA records written straight into it, and the restart of that node
 //! from its local cache; then a two-node cluster: get-by-id on the follower against a sled
 //! node, register-new through the follower against through the leader, and the failover
-//! time after kill -9 of the leader (to the first write acknowledged through the follower).
+//! time after kill -9 of the leader (to the first write acknowledged through the follower);
+//! last, what the codec costs producers and consumers of typed records (`kafka/codec.rs`).
 //! Run it with `benches/kafka.sh`.
 //!
 //! Arguments: `--schemata BIN --tansu BIN [--schemas N] [--records R] [--seconds S]
-//! [--clients C] [--only-catchup | --only-cluster]`.
+//! [--clients C] [--codec-records R] [--codec-rounds K] [--only-catchup | --only-cluster |
+//! --only-codec]`.
 
 #[path = "support/mod.rs"]
 mod support;
+
+#[path = "kafka/codec.rs"]
+mod codec;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -99,15 +104,21 @@ fn main() {
     }
     println!("{n} schemas in {m} subjects; {clients} clients; {secs:?} per phase; broker: tansu (memory) on loopback");
 
+    // With an --only-* flag, only the parts it names run.
     let only = |flag: &str| std::env::args().any(|a| a == flag);
-    if !only("--only-catchup") && !only("--only-cluster") {
+    let picked = ["--only-catchup", "--only-cluster", "--only-codec"].into_iter().any(only);
+    let runs = |flag: &str| !picked || only(flag);
+    if !picked {
         load_phases(&schemata, &broker_addr, parent.path(), n, m, secs, clients);
     }
-    if !only("--only-cluster") {
+    if runs("--only-catchup") {
         catch_up(&schemata, &broker_addr, parent.path(), records);
     }
-    if !only("--only-catchup") {
+    if runs("--only-cluster") {
         cluster(&schemata, &broker_addr, parent.path(), n, m, secs, clients);
+    }
+    if runs("--only-codec") {
+        codec::run(&schemata, &broker_addr, parent.path());
     }
 }
 

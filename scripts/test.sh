@@ -50,8 +50,10 @@ if [ ! -f "$stamp" ] || ! sha256sum --check --status "$stamp"; then
   sha256sum "$requirements" > "$stamp"
 fi
 
-cargo build --bin schemata
-SCHEMATA_BIN="$PWD/target/debug/schemata" "$venv/bin/python" -m pytest tests/python -q
+# The server, and the produce/consume examples that test_produce_consume.py runs.
+cargo build --bin schemata --examples
+SCHEMATA_BIN="$PWD/target/debug/schemata" SCHEMATA_EXAMPLES="$PWD/target/debug/examples" \
+  "$venv/bin/python" -m pytest tests/python -q
 
 # The web UI (/ui): unit tests of its logic under node, then browser tests: headless Chromium
 # from Debian's packages driven by playwright-core (pinned in tests/ui/package-lock.json),

@@ -111,21 +111,24 @@ fn run_decode(args: &DecodeArgs) -> Result<(), String> {
             (None, json_codec(key, &schema)?.decode::<Value>(&bytes, !args.no_validate).map_err(|e| e.to_string())?.1)
         }
     };
-    let printed = if args.show_id {
-        let mut shown = match key {
-            SchemaRef::Id(id) => json!({ "schemaId": id }),
-            SchemaRef::Guid(g) => json!({ "schemaGuid": guid_string(&g) }),
-        };
-        if let Some(indexes) = indexes {
-            shown["messageIndexes"] = json!(indexes);
-        }
-        shown["value"] = value;
-        shown
-    } else {
-        value
-    };
+    let printed = if args.show_id { show_id(key, indexes, value) } else { value };
     println!("{printed}");
     Ok(())
+}
+
+/// A decoded record as `schemata decode --show-id` prints it (and the `consume` example):
+/// `{"schemaId": N, "value": ..}`, `"schemaGuid"` for a record framed by GUID, and the
+/// message indexes of a Protobuf record (`"messageIndexes": [..]`) before the value.
+pub fn show_id(schema: SchemaRef, indexes: Option<Vec<i32>>, value: Value) -> Value {
+    let mut shown = match schema {
+        SchemaRef::Id(id) => json!({ "schemaId": id }),
+        SchemaRef::Guid(g) => json!({ "schemaGuid": guid_string(&g) }),
+    };
+    if let Some(indexes) = indexes {
+        shown["messageIndexes"] = json!(indexes);
+    }
+    shown["value"] = value;
+    shown
 }
 
 /// A JSON Schema codec holding the fetched schema, compiled, as `key`.

@@ -271,6 +271,12 @@ pub struct ConnectionArgs {
 impl ConnectionArgs {
     /// A blocking client of the registry at `url` with these settings.
     pub fn connect(&self, url: &str) -> Result<RegistryClient, String> {
+        RegistryClient::new(&self.settings(url)?).map_err(|e| e.to_string())
+    }
+
+    /// The client settings for the registry at `url`: for the async client too (the
+    /// `produce` and `consume` examples).
+    pub fn settings(&self, url: &str) -> Result<ClientSettings, String> {
         let mut settings = ClientSettings::new(url);
         settings.timeout = Duration::from_secs(self.timeout_secs);
         settings.ca_location = self.ssl_ca_location.clone();
@@ -284,7 +290,7 @@ impl ConnectionArgs {
         if let Some(c) = credentials {
             settings.set_credentials(c.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
         }
-        RegistryClient::new(&settings).map_err(|e| e.to_string())
+        Ok(settings)
     }
 }
 
@@ -471,7 +477,8 @@ impl ServeArgs {
     }
 }
 
-fn parse_key_value(s: &str) -> Result<(String, String), String> {
+/// A `KEY=VALUE` flag (`--kafka-config`).
+pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(format!("expected KEY=VALUE, got '{s}'")),

@@ -3,6 +3,10 @@
 //! index path follows (zig-zag varints: count, then each index; `[0]` alone is the single
 //! byte 0). Parsing borrows the payload and never panics: malformed input is a [`WireError`].
 //!
+//! Confluent 8 can also carry the schema reference in a record header instead
+//! ([`split_header`], [`join_header`]): the header value is the frame's prefix cut off, so
+//! the same encoders and decoders serve both framings.
+//!
 //! ```
 //! use schemata_codec::wire::{self, SchemaRef};
 //!
@@ -18,6 +22,7 @@
 //! assert_eq!((indexes, payload), (vec![1], &b"payload"[..]));
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Magic byte of the id framing.
@@ -134,6 +139,63 @@ pub fn write_header(out: &mut Vec<u8>, schema: SchemaRef) {
     }
 }
 
+/// The record header that carries a key's schema reference in header framing (Confluent 8's
+/// `header_schema_id_serializer`).
+pub const KEY_SCHEMA_ID_HEADER: &str = "__key_schema_id";
+/// The record header that carries a value's schema reference in header framing.
+pub const VALUE_SCHEMA_ID_HEADER: &str = "__value_schema_id";
+
+/// The header name for a record's key (`is_key`) or value.
+pub fn schema_id_header(is_key: bool) -> &'static str {
+    if is_key {
+        KEY_SCHEMA_ID_HEADER
+    } else {
+        VALUE_SCHEMA_ID_HEADER
+    }
+}
+
+/// Cuts a framed record in two for header framing: the header value and the payload, both
+/// borrowed from `framed`. The header value is the frame's prefix: the magic byte and schema
+/// reference and, for Protobuf (`protobuf`), the message index path, as Confluent's
+/// serializers write it (`SchemaId.guid_to_bytes`); the payload is the encoded value alone.
+/// Confluent puts the GUID there (frame with [`SchemaRef::Guid`]); an id is read back too.
+///
+/// ```
+/// use schemata_codec::wire::{self, SchemaRef};
+///
+/// let mut framed = Vec::new();
+/// wire::write_header(&mut framed, SchemaRef::Guid([7; 16]));
+/// wire::write_indexes(&mut framed, &[1]);
+/// framed.extend_from_slice(b"message");
+/// let (header, payload) = wire::split_header(&framed, true).unwrap();
+/// assert_eq!((header.len(), payload), (1 + 16 + 2, &b"message"[..]));
+/// // A consumer puts the two back together before decoding.
+/// assert_eq!(wire::join_header(Some(header), payload), framed);
+/// ```
+pub fn split_header(framed: &[u8], protobuf: bool) -> Result<(&[u8], &[u8]), WireError> {
+    let mut rest = parse(framed)?.payload;
+    if protobuf {
+        rest = split_indexes(rest)?.1;
+    }
+    Ok(framed.split_at(framed.len() - rest.len()))
+}
+
+/// A record as the decoders take it: the value of its schema id header followed by the
+/// payload when it has that header, else the payload as is (which then starts with the
+/// frame). Confluent's `dual_schema_id_deserializer` reads records the same way: the header
+/// first, else the prefix. Borrows the payload when there is no header.
+pub fn join_header<'a>(header: Option<&[u8]>, payload: &'a [u8]) -> Cow<'a, [u8]> {
+    match header {
+        None => Cow::Borrowed(payload),
+        Some(header) => {
+            let mut joined = Vec::with_capacity(header.len() + payload.len());
+            joined.extend_from_slice(header);
+            joined.extend_from_slice(payload);
+            Cow::Owned(joined)
+        }
+    }
+}
+
 /// Appends a message index path: `[0]` → `00`, otherwise zig-zag count then indexes.
 /// An empty path is written as `[0]` too, which is what a reader makes of it.
 pub fn write_indexes(out: &mut Vec<u8>, path: &[i32]) {
@@ -236,6 +298,32 @@ mod tests {
         assert_eq!(out[0], 1);
         assert_eq!(parse_protobuf(&out), Ok((SchemaRef::Guid(guid), vec![1, 0], &[7][..])));
         assert_eq!(guid_string(&guid), "a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf");
+    }
+
+    /// Header framing as Confluent's Python serializers write it: `__value_schema_id` holds
+    /// magic 1, the GUID and (Protobuf) the indexes; the payload holds the message alone.
+    #[test]
+    fn header_framing_splits_and_joins() {
+        assert_eq!((schema_id_header(false), schema_id_header(true)), ("__value_schema_id", "__key_schema_id"));
+        let guid: [u8; 16] = core::array::from_fn(|i| i as u8);
+        let mut framed = Vec::new();
+        write_header(&mut framed, SchemaRef::Guid(guid));
+        write_indexes(&mut framed, &[0, 0]);
+        framed.extend_from_slice(&[8, 1]);
+        let (header, payload) = split_header(&framed, true).unwrap();
+        assert_eq!(header, [&[1][..], &guid, &[4, 0, 0]].concat());
+        assert_eq!(payload, [8, 1]);
+        assert_eq!(
+            parse_protobuf(&join_header(Some(header), payload)),
+            Ok((SchemaRef::Guid(guid), vec![0, 0], &[8, 1][..]))
+        );
+        // Avro and JSON: the header ends with the reference; an id is accepted too.
+        let (header, payload) = split_header(&[0, 0, 0, 0, 9, 2, 3], false).unwrap();
+        assert_eq!((header, payload), (&[0, 0, 0, 0, 9][..], &[2, 3][..]));
+        // Without a header the payload must hold the prefix, and is borrowed as is.
+        assert!(matches!(join_header(None, &framed), Cow::Borrowed(b) if b == framed));
+        assert_eq!(split_header(&[1, 2], false), Err(WireError::Short { needed: 17, got: 2 }));
+        assert_eq!(split_header(&[0, 0, 0, 0, 1, 0x80], true), Err(WireError::BadVarint { offset: 0 }));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use schemata_codec::avro::AvroCodec;
 use schemata_codec::client::{Reference, RegistryClient, Schema, SerializerConfig, SubjectNameStrategy};
 use schemata_codec::json::JsonCodec;
 use schemata_codec::protobuf::ProtobufCodec;
-use schemata_codec::{Error, SchemaRef};
+use schemata_codec::{wire, Error, SchemaRef};
 use serde_json::{json, Value};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -193,5 +193,63 @@ fn records_framed_by_guid_find_their_schema_by_guid() {
         let unknown = [&[1u8][..], &[0; 16], &framed[17..]].concat();
         let err = consumer.avro_decode::<Value>(&AvroCodec::new(), &unknown).await.unwrap_err();
         assert!(matches!(err, Error::Registry { error_code: 40403, .. }), "{err}");
+    });
+}
+
+/// Header framing: the producer frames with the GUID the registry gave at registration (and
+/// with use-latest-version, the latest version's), the frame is cut into the header value and
+/// the payload, and a fresh consumer reads the pair back by GUID, resolved to a reader schema
+/// when asked. A prost message framed through the client carries its indexes in the header.
+#[test]
+fn header_framing_by_guid() {
+    let server = Server::start();
+    let rt = runtime();
+    let value = json!({"name": "ada"});
+    let header_framing = SerializerConfig { header_framing: true, ..SerializerConfig::default() };
+    let client = RegistryClient::new(&server.url("")).unwrap();
+    let codec = AvroCodec::new();
+    let framed =
+        rt.block_on(client.avro_encode(&codec, &header_framing, "users", &Schema::avro(USER_V1), &value)).unwrap();
+    let (_, latest) = server.send_keeping_guids("GET", "/subjects/users-value/versions/latest", None);
+    let guid = wire::parse_guid(latest["guid"].as_str().unwrap()).unwrap();
+    let (header, payload) = wire::split_header(&framed, false).unwrap();
+    assert_eq!(header, [&[1][..], &guid].concat());
+    assert_eq!(payload, b"\x06ada");
+
+    let proto =
+        "syntax = \"proto3\";\npackage p;\nmessage Pet { string name = 1; }\nmessage Owner { string name = 1; }\n";
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Owner {
+        #[prost(string, tag = "1")]
+        name: String,
+    }
+    rt.block_on(async {
+        let consumer = RegistryClient::new(&server.url("")).unwrap();
+        let joined = wire::join_header(Some(header), payload);
+        let back: Value = consumer.avro_decode(&AvroCodec::new(), &joined).await.unwrap();
+        assert_eq!(back, value);
+        let reader = std::sync::Arc::new(schemata_codec::avro::AvroSchema::parse(USER_V2, &[]).unwrap());
+        let resolved = consumer.avro_decode_value(&AvroCodec::new(), &joined, Some(&reader)).await.unwrap();
+        let mut expected = value.clone();
+        expected["age"] = json!(0);
+        assert_eq!(schemata_codec::avro::to_json(&resolved), expected);
+
+        // The latest version's GUID with use-latest-version.
+        let latest_config = SerializerConfig { use_latest_version: true, ..header_framing };
+        let again = client.avro_encode(&codec, &latest_config, "users", &Schema::avro(USER_V1), &value).await.unwrap();
+        assert_eq!(again, framed);
+
+        let codec = ProtobufCodec::new();
+        let owner = Owner { name: "bo".into() };
+        let pb = Schema::protobuf(proto);
+        let framed =
+            client.protobuf_encode_prost(&codec, &header_framing, "pets", &pb, "p.Owner", &owner).await.unwrap();
+        let (header, payload) = wire::split_header(&framed, true).unwrap();
+        assert_eq!((header.len(), &header[17..], payload), (19, &[2, 2][..], &b"\x0a\x02bo"[..]));
+        let joined = wire::join_header(Some(header), payload);
+        let (schema_ref, indexes, decoded) =
+            consumer.protobuf_decode_json(&ProtobufCodec::new(), &joined).await.unwrap();
+        assert!(matches!(schema_ref, SchemaRef::Guid(_)));
+        assert_eq!((indexes, decoded), (vec![1], json!({"name": "bo"})));
     });
 }

@@ -5,6 +5,11 @@
 //! strategies, auto-registration and use-latest-version decide the writer schema of a
 //! producer. A registry refusal keeps its `error_code` ([`Error::Registry`]).
 //!
+//! Header framing (Confluent 8): with [`SerializerConfig::header_framing`] the encode calls
+//! frame with the schema's GUID, and [`wire::split_header`] cuts the frame into the value of
+//! the `__value_schema_id` (or `__key_schema_id`) header and the payload; a consumer hands
+//! the decode calls [`wire::join_header`] of the two.
+//!
 //! ```no_run
 //! use schemata_codec::avro::AvroCodec;
 //! use schemata_codec::client::{RegistryClient, Schema, SerializerConfig};
@@ -29,6 +34,7 @@ use std::time::{Duration, Instant};
 use parking_lot::RwLock;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use prost_reflect::ReflectMessage;
+use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -119,6 +125,8 @@ impl Schema {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegisteredSchema {
     pub id: i32,
+    /// The schema's GUID, when the registry gives it (Confluent 8 and Schemata do).
+    pub guid: Option<[u8; 16]>,
     pub subject: String,
     pub version: i32,
     pub schema: Schema,
@@ -166,18 +174,36 @@ pub struct SerializerConfig {
     pub auto_register: bool,
     /// Write with the subject's latest version instead (`use.latest.version`).
     pub use_latest_version: bool,
+    /// Frame with the schema's GUID, for the schema id header rather than the payload prefix
+    /// (Confluent 8's `header_schema_id_serializer`): the encode calls return the whole frame,
+    /// which [`wire::split_header`] cuts into the header value and the payload.
+    pub header_framing: bool,
 }
 
 impl Default for SerializerConfig {
-    /// Confluent's defaults: topic strategy, value, auto-register on, latest off.
+    /// Confluent's defaults: topic strategy, value, auto-register on, latest off, the id in
+    /// the payload prefix.
     fn default() -> Self {
         SerializerConfig {
             strategy: SubjectNameStrategy::Topic,
             is_key: false,
             auto_register: true,
             use_latest_version: false,
+            header_framing: false,
         }
     }
+}
+
+/// A registered schema's id, and its GUID when the registry gives one.
+type SchemaIds = (i32, Option<[u8; 16]>);
+
+/// A writer schema a producer asked for on a topic, and the id and GUID it has.
+struct WriterEntry {
+    strategy: SubjectNameStrategy,
+    is_key: bool,
+    record_name: Option<String>,
+    schema: Schema,
+    ids: SchemaIds,
 }
 
 /// The registry client; cheap to share (`Arc`) between tasks.
@@ -186,11 +212,16 @@ pub struct RegistryClient {
     base: String,
     latest_ttl: Duration,
     by_ref: RwLock<HashMap<SchemaRef, Arc<Schema>>>,
-    /// Subject → schema → id: nested so that a lookup borrows the subject and the schema.
-    ids: RwLock<HashMap<String, HashMap<Schema, i32>>>,
+    /// Subject → schema → id and GUID: nested so that a lookup borrows the subject and the
+    /// schema.
+    ids: RwLock<HashMap<String, HashMap<Schema, SchemaIds>>>,
+    /// A producer's writer schemas by topic: a record finds its id by hashing the topic name
+    /// and comparing the rest, without building its subject or hashing its schema text.
+    /// FxHash: the keys are the application's own topic names.
+    writers: RwLock<FxHashMap<String, Vec<WriterEntry>>>,
     /// Full name of an Avro schema's named type by its text (the record strategies' input),
     /// so it is parsed once rather than per record.
-    record_names: RwLock<HashMap<String, Option<String>>>,
+    record_names: RwLock<FxHashMap<String, Option<String>>>,
     latest: RwLock<HashMap<String, (Instant, Arc<RegisteredSchema>)>>,
     versions: RwLock<HashMap<(String, i32), Arc<Schema>>>,
 }
@@ -211,6 +242,7 @@ impl RegistryClient {
             latest_ttl: settings.latest_ttl,
             by_ref: RwLock::default(),
             ids: RwLock::default(),
+            writers: RwLock::default(),
             record_names: RwLock::default(),
             latest: RwLock::default(),
             versions: RwLock::default(),
@@ -331,17 +363,18 @@ impl RegistryClient {
 
     /// Registers `schema` under `subject` (or finds it registered); returns its id.
     pub async fn register(&self, subject: &str, schema: &Schema) -> Result<i32, Error> {
-        self.id_for(subject, schema, true).await
+        Ok(self.id_for(subject, schema, true).await?.0)
     }
 
     /// The id of `schema` under `subject`, without registering; 40403 when absent.
     pub async fn lookup(&self, subject: &str, schema: &Schema) -> Result<i32, Error> {
-        self.id_for(subject, schema, false).await
+        Ok(self.id_for(subject, schema, false).await?.0)
     }
 
-    async fn id_for(&self, subject: &str, schema: &Schema, register: bool) -> Result<i32, Error> {
-        if let Some(id) = self.ids.read().get(subject).and_then(|m| m.get(schema)) {
-            return Ok(*id);
+    /// The id and (when the registry gives it) GUID of `schema` under `subject`.
+    async fn id_for(&self, subject: &str, schema: &Schema, register: bool) -> Result<SchemaIds, Error> {
+        if let Some(ids) = self.ids.read().get(subject).and_then(|m| m.get(schema)) {
+            return Ok(*ids);
         }
         let path = if register {
             format!("/subjects/{}/versions", path_segment(subject))
@@ -354,8 +387,9 @@ impl RegistryClient {
             .and_then(Value::as_i64)
             .and_then(|i| i32::try_from(i).ok())
             .ok_or_else(|| Error::Transport(format!("registry answer without an id: {body}")))?;
-        self.ids.write().entry(subject.to_string()).or_default().insert(schema.clone(), id);
-        Ok(id)
+        let ids = (id, guid_of(&body));
+        self.ids.write().entry(subject.to_string()).or_default().insert(schema.clone(), ids);
+        Ok(ids)
     }
 
     /// The latest version of `subject`, asked again once older than the TTL.
@@ -370,8 +404,13 @@ impl RegistryClient {
         let (Some(id), Some(version)) = (number("id"), number("version")) else {
             return Err(Error::Transport(format!("registry answer without id and version: {body}")));
         };
-        let registered =
-            Arc::new(RegisteredSchema { id, subject: subject.to_string(), version, schema: Schema::from_body(&body)? });
+        let registered = Arc::new(RegisteredSchema {
+            id,
+            guid: guid_of(&body),
+            subject: subject.to_string(),
+            version,
+            schema: Schema::from_body(&body)?,
+        });
         self.latest.write().insert(subject.to_string(), (Instant::now(), registered.clone()));
         Ok(registered)
     }
@@ -429,24 +468,78 @@ impl RegistryClient {
         record_name: Option<&str>,
         schema: &Schema,
     ) -> Result<(i32, Option<Arc<RegisteredSchema>>), Error> {
-        let subject = config.strategy.subject(topic, config.is_key, record_name)?;
+        let (ids, latest) = self.writer_ids(config, topic, record_name, schema).await?;
+        Ok((ids.0, latest))
+    }
+
+    /// [`RegistryClient::writer_schema`] with the GUID too, when the registry gives it.
+    ///
+    /// Here and in the other per-record paths, what asks the registry (first sight only) is
+    /// boxed: its futures (reqwest's) are large, and a record's future would otherwise carry
+    /// and move them on every call, for nothing once the caches hold the answer.
+    async fn writer_ids(
+        &self,
+        config: &SerializerConfig,
+        topic: &str,
+        record_name: Option<&str>,
+        schema: &Schema,
+    ) -> Result<(SchemaIds, Option<Arc<RegisteredSchema>>), Error> {
         if config.use_latest_version {
-            let latest = self.latest(&subject).await?;
-            return Ok((latest.id, Some(latest)));
+            let latest = Box::pin(self.latest(&config.strategy.subject(topic, config.is_key, record_name)?)).await?;
+            return Ok(((latest.id, latest.guid), Some(latest)));
         }
-        let id = if config.auto_register {
-            self.register(&subject, schema).await?
-        } else {
-            self.lookup(&subject, schema).await?
+        let matches = |w: &WriterEntry| {
+            w.strategy == config.strategy
+                && w.is_key == config.is_key
+                && w.record_name.as_deref() == record_name
+                && w.schema == *schema
         };
-        Ok((id, None))
+        if let Some(w) = self.writers.read().get(topic).and_then(|entries| entries.iter().find(|w| matches(w))) {
+            return Ok((w.ids, None));
+        }
+        let subject = config.strategy.subject(topic, config.is_key, record_name)?;
+        let ids = Box::pin(self.id_for(&subject, schema, config.auto_register)).await?;
+        let mut writers = self.writers.write();
+        let entries = writers.entry(topic.to_string()).or_default();
+        if !entries.iter().any(matches) {
+            entries.push(WriterEntry {
+                strategy: config.strategy,
+                is_key: config.is_key,
+                record_name: record_name.map(str::to_string),
+                schema: schema.clone(),
+                ids,
+            });
+        }
+        Ok((ids, None))
+    }
+
+    /// The reference a producer frames records with per `config`: the writer schema's id, or
+    /// with header framing its GUID.
+    async fn writer_ref(
+        &self,
+        config: &SerializerConfig,
+        topic: &str,
+        record_name: Option<&str>,
+        schema: &Schema,
+    ) -> Result<(SchemaRef, Option<Arc<RegisteredSchema>>), Error> {
+        let ((id, guid), latest) = self.writer_ids(config, topic, record_name, schema).await?;
+        let key = match (config.header_framing, guid) {
+            (false, _) => SchemaRef::Id(id),
+            (true, Some(guid)) => SchemaRef::Guid(guid),
+            (true, None) => {
+                return Err(Error::Config(format!(
+                    "header framing needs the schema's GUID, and the registry gave none for id {id}"
+                )))
+            }
+        };
+        Ok((key, latest))
     }
 
     async fn avro_writer(&self, codec: &AvroCodec, schema: SchemaRef, text: &Schema) -> Result<Arc<AvroSchema>, Error> {
         if let Some(s) = codec.get(schema) {
             return Ok(s);
         }
-        let refs = self.reference_texts(text).await?;
+        let refs = Box::pin(self.reference_texts(text)).await?;
         let refs: Vec<&str> = refs.iter().map(|(_, t)| t.as_str()).collect();
         codec.add_schema(schema, &text.text, &refs)
     }
@@ -461,25 +554,24 @@ impl RegistryClient {
         schema: &Schema,
         value: &T,
     ) -> Result<Vec<u8>, Error> {
-        let (id, latest) = self.named_writer_schema(config, topic, schema).await?;
-        let key = SchemaRef::Id(id);
+        let (key, latest) = self.named_writer_ref(config, topic, schema).await?;
         let writer = self.avro_writer(codec, key, latest.as_ref().map_or(schema, |l| &l.schema)).await?;
         writer.encode_framed(key, value)
     }
 
-    /// [`RegistryClient::writer_schema`] with the record name the record strategies need
-    /// read from `schema` (Avro, JSON Schema).
-    async fn named_writer_schema(
+    /// [`RegistryClient::writer_ref`] with the record name the record strategies need read
+    /// from `schema` (Avro, JSON Schema).
+    async fn named_writer_ref(
         &self,
         config: &SerializerConfig,
         topic: &str,
         schema: &Schema,
-    ) -> Result<(i32, Option<Arc<RegisteredSchema>>), Error> {
+    ) -> Result<(SchemaRef, Option<Arc<RegisteredSchema>>), Error> {
         let record_name = match config.strategy {
             SubjectNameStrategy::Topic => None,
             _ => self.record_name(schema),
         };
-        self.writer_schema(config, topic, record_name.as_deref(), schema).await
+        self.writer_ref(config, topic, record_name.as_deref(), schema).await
     }
 
     /// The record name the record strategies use, read once per schema text: an Avro
@@ -502,14 +594,28 @@ impl RegistryClient {
     /// Decodes a framed Avro record, fetching its writer schema on first sight of its id.
     pub async fn avro_decode<T: DeserializeOwned>(&self, codec: &AvroCodec, bytes: &[u8]) -> Result<T, Error> {
         let frame = wire::parse(bytes)?;
-        let writer = match codec.get(frame.schema) {
-            Some(writer) => writer,
-            None => {
-                let schema = self.schema(frame.schema).await?;
-                self.avro_writer(codec, frame.schema, &schema).await?
-            }
-        };
-        writer.decode_into(frame.payload)
+        self.avro_fetched(codec, frame.schema).await?.decode_into(frame.payload)
+    }
+
+    /// Decodes a framed Avro record into an Avro value (see [`crate::avro::to_json`]),
+    /// fetching its writer schema on first sight; resolved to `reader` when given (a consumer
+    /// on another version of the schema, as [`AvroCodec::decode_value`]).
+    pub async fn avro_decode_value(
+        &self,
+        codec: &AvroCodec,
+        bytes: &[u8],
+        reader: Option<&Arc<AvroSchema>>,
+    ) -> Result<apache_avro::types::Value, Error> {
+        self.avro_fetched(codec, wire::parse(bytes)?.schema).await?;
+        codec.decode_value(bytes, reader)
+    }
+
+    /// The writer schema registered as `schema`, from `codec` or fetched into it.
+    async fn avro_fetched(&self, codec: &AvroCodec, schema: SchemaRef) -> Result<Arc<AvroSchema>, Error> {
+        match codec.get(schema) {
+            Some(writer) => Ok(writer),
+            None => self.avro_writer(codec, schema, &*Box::pin(self.schema(schema)).await?).await,
+        }
     }
 
     /// Encodes a Protobuf message as a producer would: the writer schema per `config` (the
@@ -525,20 +631,34 @@ impl RegistryClient {
         message: &M,
     ) -> Result<Vec<u8>, Error> {
         let descriptor = message.descriptor();
-        let name = descriptor.full_name();
-        let (id, latest) = self.writer_schema(config, topic, Some(name), schema).await?;
-        let key = SchemaRef::Id(id);
+        self.protobuf_encode_prost(codec, config, topic, schema, descriptor.full_name(), message).await
+    }
+
+    /// [`RegistryClient::protobuf_encode`] for any prost message (a `#[derive(Message)]`
+    /// struct, which carries no descriptor), named by its full name in `schema`
+    /// (`package.Message`, `package.Outer.Inner`).
+    pub async fn protobuf_encode_prost<M: prost::Message>(
+        &self,
+        codec: &ProtobufCodec,
+        config: &SerializerConfig,
+        topic: &str,
+        schema: &Schema,
+        full_name: &str,
+        message: &M,
+    ) -> Result<Vec<u8>, Error> {
+        let name = full_name.trim_start_matches('.');
+        let (key, latest) = self.writer_ref(config, topic, Some(name), schema).await?;
         let file = match codec.get(key) {
             Some(file) => file,
             None => {
                 let text = latest.as_ref().map_or(schema, |l| &l.schema);
-                let refs = self.reference_texts(text).await?;
+                let refs = Box::pin(self.reference_texts(text)).await?;
                 let refs: Vec<(&str, &str)> = refs.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
                 codec.add_schema(key, &text.text, &refs)?
             }
         };
         let path = indexes::index_of(&file, name)
-            .ok_or_else(|| Error::Protobuf(format!("schema {id} has no message {name}")))?;
+            .ok_or_else(|| Error::Protobuf(format!("schema {key} has no message {name}")))?;
         Ok(protobuf::encode_prost(key, &path, message))
     }
 
@@ -550,8 +670,8 @@ impl RegistryClient {
     ) -> Result<(SchemaRef, Vec<i32>, Value), Error> {
         let frame = wire::parse(bytes)?;
         if codec.get(frame.schema).is_none() {
-            let schema = self.schema(frame.schema).await?;
-            let refs = self.reference_texts(&schema).await?;
+            let schema = Box::pin(self.schema(frame.schema)).await?;
+            let refs = Box::pin(self.reference_texts(&schema)).await?;
             let refs: Vec<(&str, &str)> = refs.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
             codec.add_schema(frame.schema, &schema.text, &refs)?;
         }
@@ -562,7 +682,7 @@ impl RegistryClient {
     #[cfg(feature = "json-schema")]
     async fn json_schema(&self, codec: &JsonCodec, schema: SchemaRef, text: &Schema) -> Result<(), Error> {
         if codec.get(schema).is_none() {
-            let refs = self.reference_texts(text).await?;
+            let refs = Box::pin(self.reference_texts(text)).await?;
             let refs: Vec<(&str, &str)> = refs.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
             codec.add_schema(schema, &text.text, &refs)?;
         }
@@ -582,8 +702,7 @@ impl RegistryClient {
         value: &T,
         validate: bool,
     ) -> Result<Vec<u8>, Error> {
-        let (id, latest) = self.named_writer_schema(config, topic, schema).await?;
-        let key = SchemaRef::Id(id);
+        let (key, latest) = self.named_writer_ref(config, topic, schema).await?;
         if validate {
             self.json_schema(codec, key, latest.as_ref().map_or(schema, |l| &l.schema)).await?;
         }
@@ -602,8 +721,8 @@ impl RegistryClient {
         if validate {
             let frame = wire::parse(bytes)?;
             if codec.get(frame.schema).is_none() {
-                let schema = self.schema(frame.schema).await?;
-                self.json_schema(codec, frame.schema, &schema).await?;
+                let schema = Box::pin(self.schema(frame.schema)).await?;
+                Box::pin(self.json_schema(codec, frame.schema, &schema)).await?;
             }
         }
         codec.decode(bytes, validate)
@@ -621,6 +740,11 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// The `guid` of a registry answer (a schema entity, a registration), when it has one.
+fn guid_of(body: &Value) -> Option<[u8; 16]> {
+    body.get("guid").and_then(Value::as_str).and_then(wire::parse_guid)
 }
 
 /// `s` as one segment of a registry URL path (a subject name may hold `/`, `:` or spaces).
