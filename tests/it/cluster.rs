@@ -264,7 +264,13 @@ fn three_nodes_share_writes_through_the_leader_and_an_ineligible_node_never_lead
 
     // A write through any node is answered by the leader and readable at once where it was made.
     assert_eq!(a.put("/config", json!({"compatibility": "NONE"})).0, 200);
-    assert_eq!(b.get("/config").1, json!({"compatibilityLevel": "NONE"}), "a follower's config write is not visible");
+    // (Read back where it was made: another follower may not have applied it yet.)
+    assert_eq!(a.get("/config").1, json!({"compatibilityLevel": "NONE"}), "a follower's config write is not visible");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while b.get("/config").1 != json!({"compatibilityLevel": "NONE"}) {
+        assert!(Instant::now() < deadline, "the config write never reached node b");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let mut ids = BTreeSet::new();
     for (i, s) in nodes.iter().enumerate() {
         let subject = format!("via-{i}");
