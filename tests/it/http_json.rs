@@ -138,3 +138,49 @@ fn pattern_properties_cover_properties_and_everit_decides_validity() {
         }
     }
 }
+
+/// The last corners of everit's reading, over HTTP: a count must be a 32-bit integer literal
+/// (`1.0` is a decimal to everit's `requireInteger`: 42201 "Invalid JSON Schema"), while an
+/// empty `type` list and a `multipleOf` of zero or below register. And
+/// `additionalProperties: {}` is a schema, not `true`: adding it to an open model narrows
+/// the additional properties (incompatible), removing it extends them (compatible).
+#[test]
+fn everit_counts_type_lists_and_empty_additional_properties() {
+    let s = Server::start();
+    for (i, (text, status)) in [
+        (r#"{"type":"string","minLength":1.0}"#, 422),
+        (r#"{"type":"array","maxItems":2.0}"#, 422),
+        (r#"{"type":"object","minProperties":1.5}"#, 422),
+        (r#"{"type":"string","maxLength":2147483648}"#, 422),
+        (r#"{"type":[]}"#, 200),
+        (r#"{"type":["string","string"]}"#, 200),
+        (r#"{"type":"number","multipleOf":0}"#, 200),
+        (r#"{"type":"number","multipleOf":-1}"#, 200),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (got, body) = register(&s, &format!("corner{i}"), json_schema(text));
+        assert_eq!(got, status, "{text}: {body}");
+        if status == 422 {
+            assert_eq!(body["error_code"], json!(42201), "{text}");
+            let message = body["message"].as_str().unwrap_or("");
+            assert!(message.ends_with("details: Invalid JSON Schema"), "{message}");
+        }
+    }
+
+    let open = r#"{"type":"object","properties":{"a":{"type":"string"}}}"#;
+    let empty = r#"{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":{}}"#;
+    assert_eq!(register(&s, "ap", json_schema(open)).0, 200);
+    let verdict = check(&s, "ap", json_schema(empty));
+    assert_eq!(verdict["is_compatible"], json!(false), "{verdict}");
+    assert_eq!(
+        verdict["messages"][0],
+        json!("{errorType:\"ADDITIONAL_PROPERTIES_NARROWED\", description:\"The new schema has a difference (additional properties narrowed) at path '#' compared with the old schema'}")
+    );
+    assert_eq!(verdict["messages"].as_array().map(Vec::len), Some(4), "{verdict}");
+    s.set_level("ap", "NONE");
+    assert_eq!(register(&s, "ap", json_schema(empty)).0, 200);
+    s.set_level("ap", "BACKWARD");
+    assert_eq!(check(&s, "ap", json_schema(open)), json!({ "is_compatible": true, "messages": [] }));
+}

@@ -47,33 +47,42 @@ fn meta_valid(draft: Draft, schema: &Value) -> bool {
     }
 }
 
-/// The count keywords everit reads with `requireInteger` alone: a negative count is a
-/// schema for everit, and so for Confluent, though the meta-schemas want it non-negative.
-const COUNTS: &[&str] = &["minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"];
+/// The count keywords everit reads with `requireInteger`: the value must be a Java
+/// `Integer` as Jackson reads it (an integer literal within 32 bits; `1.0`, `1e2` or
+/// 3000000000 are a `Double`, `BigDecimal` or `Long` and refused), and may be negative, though
+/// the meta-schemas want it non-negative.
+const COUNTS: &[&str] = &["minLength", "maxLength", "minProperties", "maxProperties", "minItems", "maxItems"];
 
-/// Rewrites, in the copy that is checked, what the meta-schemas refuse and everit (which
-/// Confluent uses to load JSON schemas) accepts: negative counts, and a `required` list that
-/// is empty or repeats a name (everit reads it into a set). Only integer counts and string
-/// lists are touched, values that are wrong in any position; wherever the meta-schema
-/// allows any value (`enum`, `const`, `default`, ...) the rewrite changes nothing it checks.
-fn relax(v: &mut Value) {
+/// What a keyword's value that the meta-schema would let through, or refuse, is to everit
+/// (Confluent loads JSON schemas of drafts 4, 6 and 7 with everit's `SchemaLoader`, and that
+/// loading is the whole of its validation). Rewrites, in the copy that is checked, each value
+/// into one the meta-schema judges the way everit does:
+/// * a count everit takes (negative) becomes 0; one it refuses (not a 32-bit integer literal)
+///   becomes a string, which the meta-schema refuses;
+/// * `required`, read into a set, may be empty or repeat a name: kept once each, or dropped;
+/// * `type` as a list is read item by item into an `anyOf` of one schema per type, with no
+///   minimum and no uniqueness: an empty list is dropped, a repeated type kept once;
+/// * `multipleOf` is read with `requireNumber` alone (`NumberSchema` checks nothing at load):
+///   zero or negative becomes 1.
+///
+/// Only lists of strings and numbers are touched, values that are wrong in any position;
+/// wherever the meta-schema allows any value (`enum`, `const`, `default`, ...) the rewrite
+/// changes nothing it checks. `everit` is false for drafts 2019-09 and 2020-12, which Confluent
+/// loads with another library: there only negative counts and `required` are relaxed.
+fn relax(v: &mut Value, everit: bool) {
     match v {
         Value::Object(m) => {
             for key in COUNTS {
                 if let Some(n) = m.get_mut(*key) {
-                    if n.as_i64().is_some_and(|i| i < 0) {
+                    if n.as_i64().is_some_and(|i| i < 0 && (!everit || i32::try_from(i).is_ok())) {
                         *n = Value::from(0);
+                    } else if everit && n.is_number() && n.as_i64().and_then(|i| i32::try_from(i).ok()).is_none() {
+                        *n = Value::from("not an Integer");
                     }
                 }
             }
             if let Some(Value::Array(names)) = m.get("required") {
-                if names.iter().all(Value::is_string) {
-                    let mut unique: Vec<Value> = Vec::with_capacity(names.len());
-                    names.iter().for_each(|n| {
-                        if !unique.contains(n) {
-                            unique.push(n.clone())
-                        }
-                    });
+                if let Some(unique) = unique_strings(names) {
                     if unique.is_empty() {
                         m.shift_remove("required");
                     } else {
@@ -81,11 +90,41 @@ fn relax(v: &mut Value) {
                     }
                 }
             }
-            m.values_mut().for_each(relax);
+            if everit {
+                if let Some(Value::Array(types)) = m.get("type") {
+                    if let Some(unique) = unique_strings(types) {
+                        if unique.is_empty() {
+                            m.shift_remove("type");
+                        } else {
+                            m.insert("type".into(), Value::Array(unique));
+                        }
+                    }
+                }
+                if let Some(n) = m.get_mut("multipleOf") {
+                    if n.as_f64().is_some_and(|x| x <= 0.0) {
+                        *n = Value::from(1);
+                    }
+                }
+            }
+            m.values_mut().for_each(|c| relax(c, everit));
         }
-        Value::Array(items) => items.iter_mut().for_each(relax),
+        Value::Array(items) => items.iter_mut().for_each(|c| relax(c, everit)),
         _ => {}
     }
+}
+
+/// The strings of `list` in order, each once; `None` when an item is not a string.
+fn unique_strings(list: &[Value]) -> Option<Vec<Value>> {
+    if !list.iter().all(Value::is_string) {
+        return None;
+    }
+    let mut unique: Vec<Value> = Vec::with_capacity(list.len());
+    for item in list {
+        if !unique.contains(item) {
+            unique.push(item.clone());
+        }
+    }
+    Some(unique)
 }
 
 /// Checks `schema` with `references` (name, document) available to its `$ref`s.
@@ -96,7 +135,7 @@ pub fn check(schema: &Value, references: &[(String, Value)]) -> Result<(), ()> {
         return Ok(());
     }
     let (draft, mut schema) = prepared(schema);
-    relax(&mut schema);
+    relax(&mut schema, !matches!(draft, Draft::Draft201909 | Draft::Draft202012));
     if !meta_valid(draft, &schema) {
         return Err(());
     }
@@ -114,9 +153,10 @@ mod tests {
     use super::*;
 
     /// Which documents are schemas, as Confluent 7.9 (everit) decides: keyword values of the
-    /// wrong JSON type, unknown types, bad patterns and unresolvable `$ref`s are refused;
-    /// unknown keywords, unknown formats, unknown `$schema` URIs, contradictory bounds,
-    /// negative counts and duplicate `required` names are accepted. Non-object documents
+    /// wrong JSON type, unknown types, bad patterns, unresolvable `$ref`s and counts that are
+    /// not 32-bit integer literals are refused; unknown keywords, unknown formats, unknown
+    /// `$schema` URIs, contradictory bounds, negative counts, duplicate `required` names,
+    /// empty or repeating `type` lists and a `multipleOf` of zero or below are accepted. Non-object documents
     /// are accepted unchecked. The first rows are the recorded corpus (reg-json-invalid,
     /// json-shapes).
     #[test]
@@ -158,6 +198,28 @@ mod tests {
             (r#"{"enum":[{"minLength":-1}],"default":{"required":[]}}"#, true),
             ("true", true),
             ("{}", true),
+            // Counts are read with everit's requireInteger: a Java Integer, so an integer
+            // literal within 32 bits; a decimal (even a whole one) or a wider integer is not.
+            (r#"{"type":"string","minLength":1.0}"#, false),
+            (r#"{"maxItems":2.0}"#, false),
+            (r#"{"minProperties":1.5}"#, false),
+            (r#"{"type":"object","maxProperties":1e1}"#, false),
+            (r#"{"properties":{"a":{"type":"integer","minLength":1.0}}}"#, false),
+            (r#"{"maxLength":2147483647}"#, true),
+            (r#"{"maxLength":2147483648}"#, false),
+            (r#"{"minItems":-2147483649}"#, false),
+            (r#"{"default":{"minLength":1.0},"enum":[{"maxItems":2.5}]}"#, true),
+            // `type` as a list: read item by item into an anyOf, none required, repeats kept.
+            (r#"{"type":[]}"#, true),
+            (r#"{"type":["string","string"]}"#, true),
+            (r#"{"properties":{"a":{"type":[]}}}"#, true),
+            (r#"{"type":[1]}"#, false),
+            (r#"{"type":["string",null]}"#, false),
+            // multipleOf: any number (requireNumber), checked by nothing at load.
+            (r#"{"multipleOf":0}"#, true),
+            (r#"{"type":"number","multipleOf":-2.5}"#, true),
+            (r#"{"$schema":"http://json-schema.org/draft-04/schema#","multipleOf":0}"#, true),
+            (r#"{"multipleOf":"2"}"#, false),
         ];
         for (text, valid) in table {
             let v: Value = serde_json::from_str(text).expect(text);

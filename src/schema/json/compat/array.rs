@@ -29,7 +29,7 @@ impl<'a> Diff<'a> {
             (Some((oi, okey)), Some((ui, ukey))) => {
                 let om = Model::of(o.v, okey, "");
                 let um = Model::of(u.v, ukey, "");
-                self.additional(path, okey, o, u, om, um, depth, ADDITIONAL_ITEMS);
+                self.additional(path, (okey, ukey), o, u, depth, ADDITIONAL_ITEMS);
                 for i in 0..oi.len().max(ui.len()) {
                     let p = format!("{path}/items/{i}");
                     match (oi.get(i), ui.get(i)) {
@@ -42,7 +42,7 @@ impl<'a> Diff<'a> {
                                 Model::Closed => Kind::ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL,
                                 Model::Partial => {
                                     let cover = child(u, ukey).unwrap_or(Node { v: &EMPTY, doc: u.doc });
-                                    if self.compatible(Node { v: a, doc: o.doc }, cover, depth + 1) {
+                                    if self.covered(&p, Node { v: a, doc: o.doc }, cover, depth) {
                                         Kind::ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
                                     } else {
                                         Kind::ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
@@ -64,7 +64,7 @@ impl<'a> Diff<'a> {
                                 Model::Closed => Kind::ITEM_ADDED_TO_CLOSED_CONTENT_MODEL,
                                 Model::Partial => {
                                     let cover = child(o, okey).unwrap_or(Node { v: &EMPTY, doc: o.doc });
-                                    if self.compatible(cover, un, depth + 1) {
+                                    if self.covered(&p, cover, un, depth) {
                                         Kind::ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
                                     } else {
                                         Kind::ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL

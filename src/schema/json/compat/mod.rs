@@ -303,7 +303,8 @@ mod tests {
     /// compared as such); they decide whether an added or removed property is covered. A
     /// property no pattern covers, in a model with no `additionalProperties` schema, meets
     /// a closed model. An addition to a model that is not open also records whether it is
-    /// optional or required, as Confluent does.
+    /// optional or required, as Confluent does; the comparison with the covering schema
+    /// records its own differences first (Confluent adds the sub-context's differences).
     #[test]
     fn pattern_properties_only_cover_properties() {
         use Kind::*;
@@ -317,7 +318,7 @@ mod tests {
             (
                 r#""properties":{"a":{"type":"string"}}"#,
                 r#""patternProperties":{"^a":{"type":"integer"}}"#,
-                &[PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL],
+                &[TYPE_CHANGED, PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL],
             ),
             (
                 r#""properties":{"a":{}}"#,
@@ -327,7 +328,11 @@ mod tests {
             (
                 r#""properties":{"a":{}}"#,
                 r#""patternProperties":{"^b":{}},"additionalProperties":{"type":"string"}"#,
-                &[ADDITIONAL_PROPERTIES_NARROWED, PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL],
+                &[
+                    ADDITIONAL_PROPERTIES_NARROWED,
+                    TYPE_CHANGED,
+                    PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+                ],
             ),
             (
                 r#""patternProperties":{"^a":{}}"#,
@@ -341,6 +346,7 @@ mod tests {
                 r#""patternProperties":{"^a":{"type":"string"}}"#,
                 r#""properties":{"ab":{"type":"integer"}}"#,
                 &[
+                    TYPE_CHANGED,
                     PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
                     OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL,
                 ],

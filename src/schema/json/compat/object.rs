@@ -23,8 +23,8 @@ impl<'a> Diff<'a> {
         // Pattern properties do not count in the additionalProperties comparison (Confluent
         // compares only whether extra members are permitted and their schema); they only
         // decide whether an added or removed property is covered.
-        let (oa, ua) = (Model::of(o.v, "additionalProperties", ""), Model::of(u.v, "additionalProperties", ""));
-        self.additional(path, "additionalProperties", o, u, oa, ua, depth, ADDITIONAL_PROPERTIES);
+        let additional = ("additionalProperties", "additionalProperties");
+        self.additional(path, additional, o, u, depth, ADDITIONAL_PROPERTIES);
         self.bound(path, o.v, u.v, "maxProperties", true);
         self.bound(path, o.v, u.v, "minProperties", false);
         let (oreq, ureq) = (required(o.v), required(u.v));
@@ -56,15 +56,14 @@ impl<'a> Diff<'a> {
             match up.get(name) {
                 Some(uv) => self.compare(&p, on, Node { v: uv, doc: u.doc }, depth + 1),
                 None => {
-                    if on.v == &Value::Bool(false) {
-                        self.add(Kind::PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL, &p);
-                        continue;
-                    }
                     let kind = match (um, covering(u, name)) {
                         (Model::Open, _) => Kind::PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL,
+                        (_, None) if on.v == &Value::Bool(false) => {
+                            Kind::PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL
+                        }
                         (_, None) => Kind::PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL,
                         (_, Some(cover)) => {
-                            if self.compatible(on, cover, depth + 1) {
+                            if self.covered(&p, on, cover, depth) {
                                 Kind::PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
                             } else {
                                 Kind::PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
@@ -91,9 +90,10 @@ impl<'a> Diff<'a> {
                 continue;
             }
             // A schema covering the name (pattern or additional properties) is checked
-            // first; the addition to a model that is not open is recorded either way.
+            // first, its differences recorded; the addition to a model that is not open is
+            // recorded either way.
             if let Some(cover) = covering(o, name) {
-                let kind = if self.compatible(cover, un, depth + 1) {
+                let kind = if self.covered(&p, cover, un, depth) {
                     Kind::PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
                 } else {
                     Kind::PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL
@@ -150,32 +150,45 @@ impl<'a> Diff<'a> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Whether the schema `cover` that governs an added or removed member (`o` the
+    /// original's schema for it, `u` the update's) accepts what was accepted, recording the
+    /// differences of the comparison at the member's `path`: Confluent compares the two in a
+    /// sub-context and adds its differences before the covered / not covered verdict.
+    pub(super) fn covered(&mut self, path: &str, o: Node<'a>, u: Node<'a>, depth: usize) -> bool {
+        let start = self.found.len();
+        self.compare(path, o, u, depth + 1);
+        self.found[start..].iter().all(|d| d.kind.compatible())
+    }
+
+    /// `additionalProperties` (or `additionalItems`, by the original's and the update's
+    /// `keys`) as Confluent's `ObjectSchemaDiff`/`ArraySchemaDiff` compare them on everit's
+    /// reading: whether extra members are permitted (anything but `false`) first, then
+    /// whether they have a schema (any object, `{}` included: everit loads it as an
+    /// `EmptySchema`, not as `true`); two schemas are compared.
     pub(super) fn additional(
         &mut self,
         path: &str,
-        key: &str,
+        keys: (&str, &str),
         o: Node<'a>,
         u: Node<'a>,
-        om: Model,
-        um: Model,
         depth: usize,
         kinds: [Kind; 4],
     ) {
         let [added, removed, extended, narrowed] = kinds;
-        match (om, um) {
-            (Model::Open, Model::Open) | (Model::Closed, Model::Closed) => {}
-            (Model::Open, Model::Closed) => self.add(removed, path),
-            (Model::Closed, Model::Open) => self.add(added, path),
-            (Model::Open, Model::Partial) | (Model::Partial, Model::Closed) => self.add(narrowed, path),
-            (Model::Partial, Model::Open) | (Model::Closed, Model::Partial) => self.add(extended, path),
-            (Model::Partial, Model::Partial) => {
-                if let (Some(a), Some(b)) = (child(o, key), child(u, key)) {
-                    if a.v.is_object() && b.v.is_object() {
-                        let p = format!("{path}/{key}");
-                        self.compare(&p, a, b, depth + 1);
-                    }
-                }
+        let permits = |n: Node<'a>, key: &str| n.v.get(key) != Some(&Value::Bool(false));
+        let schema = |n: Node<'a>, key: &str| child(n, key).filter(|a| a.v.is_object());
+        let (okey, ukey) = keys;
+        if permits(o, okey) != permits(u, ukey) {
+            self.add(if permits(u, ukey) { added } else { removed }, path);
+            return;
+        }
+        match (schema(o, okey), schema(u, ukey)) {
+            (None, None) => {}
+            (None, Some(_)) => self.add(narrowed, path),
+            (Some(_), None) => self.add(extended, path),
+            (Some(a), Some(b)) => {
+                let p = format!("{path}/{okey}");
+                self.compare(&p, a, b, depth + 1);
             }
         }
     }
@@ -261,7 +274,8 @@ impl Model {
         let has_patterns = v.get(patterns).and_then(Value::as_object).is_some_and(|m| !m.is_empty());
         match v.get(additional) {
             Some(Value::Bool(false)) if !has_patterns => Model::Closed,
-            Some(Value::Object(m)) if !m.is_empty() => Model::Partial,
+            // A schema, even `{}` (everit's EmptySchema), makes the model partially open.
+            Some(Value::Object(_)) => Model::Partial,
             Some(Value::Bool(false)) => Model::Partial,
             _ if has_patterns => Model::Partial,
             _ => Model::Open,
@@ -271,6 +285,107 @@ impl Model {
 
 #[cfg(test)]
 mod tests {
+    use crate::schema::json::{compatibility_messages, JsonSchema, Kind};
+    use crate::schema::ParseOptions;
+
+    fn parse(text: &str) -> JsonSchema {
+        JsonSchema::parse(text, &[], ParseOptions::default()).expect(text)
+    }
+
+    /// `additionalProperties: {}` is a schema (everit's EmptySchema), not `true`: Confluent's
+    /// `compareAdditionalProperties` asks whether extra members are permitted first (only
+    /// `false` forbids them), then whether they have a schema; and a model with a schema of
+    /// additional properties is not open, so an added or removed property is compared with
+    /// it. (TYPE_EXTENDED, compatible and Schemata's own, is left out of the comparison.)
+    #[test]
+    fn an_empty_additional_properties_schema_is_a_schema() {
+        use Kind::*;
+        let obj = |body: &str| format!(r#"{{"type":"object"{}{body}}}"#, if body.is_empty() { "" } else { "," });
+        let cases: &[(&str, &str, &[Kind])] = &[
+            ("", r#""additionalProperties":{}"#, &[ADDITIONAL_PROPERTIES_NARROWED]),
+            (r#""additionalProperties":true"#, r#""additionalProperties":{}"#, &[ADDITIONAL_PROPERTIES_NARROWED]),
+            (r#""additionalProperties":{}"#, "", &[ADDITIONAL_PROPERTIES_EXTENDED]),
+            (r#""additionalProperties":{}"#, r#""additionalProperties":true"#, &[ADDITIONAL_PROPERTIES_EXTENDED]),
+            (r#""additionalProperties":{}"#, r#""additionalProperties":{}"#, &[]),
+            (r#""additionalProperties":false"#, r#""additionalProperties":{}"#, &[ADDITIONAL_PROPERTIES_ADDED]),
+            (r#""additionalProperties":{}"#, r#""additionalProperties":false"#, &[ADDITIONAL_PROPERTIES_REMOVED]),
+            (r#""additionalProperties":{}"#, r#""additionalProperties":{"type":"string"}"#, &[TYPE_CHANGED]),
+            (r#""additionalProperties":{"type":"string"}"#, r#""additionalProperties":{}"#, &[]),
+            // Permitted or not is asked before the schema: a typed schema to `false` is removed.
+            (
+                r#""additionalProperties":{"type":"string"}"#,
+                r#""additionalProperties":false"#,
+                &[ADDITIONAL_PROPERTIES_REMOVED],
+            ),
+            (
+                r#""additionalProperties":false"#,
+                r#""additionalProperties":{"type":"string"}"#,
+                &[ADDITIONAL_PROPERTIES_ADDED],
+            ),
+            // Removed properties: covered by `{}`, which accepts anything.
+            (
+                r#""properties":{"a":{"type":"string"}},"additionalProperties":{}"#,
+                r#""additionalProperties":{}"#,
+                &[PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL],
+            ),
+            // Added properties: the model is not open; `{}` covers only a property that
+            // accepts anything.
+            (
+                r#""additionalProperties":{}"#,
+                r#""properties":{"b":{"type":"string"}},"additionalProperties":{}"#,
+                &[
+                    TYPE_CHANGED,
+                    PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+                    OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL,
+                ],
+            ),
+            (
+                r#""additionalProperties":{}"#,
+                r#""properties":{"b":{}},"additionalProperties":{}"#,
+                &[
+                    PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+                    OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL,
+                ],
+            ),
+            // A property declared `false` removed from a model open to it is just removed.
+            (r#""properties":{"a":false}"#, "", &[PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL]),
+            (
+                r#""properties":{"a":false},"additionalProperties":false"#,
+                r#""additionalProperties":false"#,
+                &[PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL],
+            ),
+        ];
+        for (original, update, want) in cases {
+            let (o, u) = (obj(original), obj(update));
+            let mut got: Vec<Kind> = parse(&u).differences_from(&parse(&o)).iter().map(|d| d.kind).collect();
+            got.retain(|k| *k != TYPE_EXTENDED);
+            assert_eq!(&got, want, "{o} -> {u}");
+        }
+    }
+
+    /// What a BACKWARD check answers for those changes: the incompatible differences, with
+    /// the nested one from the covering comparison at the property's path.
+    #[test]
+    fn empty_additional_properties_messages() {
+        let check =
+            |original: &str, update: &str| compatibility_messages(&parse(update), &parse(original), "new", "old");
+        let open = r#"{"type":"object","properties":{"a":{"type":"string"}}}"#;
+        let empty = r#"{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":{}}"#;
+        assert_eq!(
+            check(open, empty),
+            ["{errorType:\"ADDITIONAL_PROPERTIES_NARROWED\", description:\"The new schema has a difference (additional properties narrowed) at path '#' compared with the old schema'}"]
+        );
+        assert!(check(empty, open).is_empty());
+        let added = r#"{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},"additionalProperties":{}}"#;
+        assert_eq!(
+            check(empty, added),
+            [
+                "{errorType:\"TYPE_CHANGED\", description:\"A type at path '#/properties/b' is different between the new schema and the old schema'}",
+                "{errorType:\"PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL\", description:\"The new schema has a difference (property added not covered by partially open content model) at path '#/properties/b' compared with the old schema'}",
+            ]
+        );
+    }
+
     /// A pattern is compiled once and its validator reused; one that does not compile
     /// matches nothing, and is remembered as such; the cache stays within its bound.
     #[test]
