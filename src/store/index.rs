@@ -70,12 +70,7 @@ fn identity_of(md5: &[u8; 16], schema_type: SchemaType) -> Identity {
 #[derive(Clone, Debug, Default)]
 pub struct Index {
     pub schemas: HashMap<u32, Arc<StoredSchema>>,
-    /// Identity → the id that answers for the schema. IMPORT can store one schema under
-    /// several ids; then the lowest answers, whatever order the ids were written in, so a
-    /// restart (which reads them in id order) finds the same one.
     pub identities: HashMap<Identity, u32>,
-    /// The identities stored under more than one id, with all their ids (rare: IMPORT only).
-    pub shared_identities: HashMap<Identity, BTreeSet<u32>>,
     /// Subject → version → state; both ordered, as listings are. A subject's versions sit
     /// behind an `Arc` so that the writer's head state (a clone of the index) shares them
     /// until a write touches that subject.
@@ -166,7 +161,7 @@ impl Index {
                         self.referrers.entry((r.subject.clone(), v)).or_default().insert(id);
                     }
                 }
-                self.link_identity(stored.identity, id);
+                self.identities.insert(stored.identity, id);
                 if has_confluent_version(stored.record.metadata.as_deref()) {
                     self.with_confluent_version += 1;
                 }
@@ -236,44 +231,14 @@ impl Index {
             .min_by_key(|s| s.id)
     }
 
-    /// Records that schema `id` has this identity (see `identities`).
-    fn link_identity(&mut self, identity: Identity, id: u32) {
-        match self.identities.get(&identity) {
-            Some(&other) if other != id => {
-                let ids = self.shared_identities.entry(identity).or_insert_with(|| BTreeSet::from([other]));
-                ids.insert(id);
-                let lowest = ids.first().copied().unwrap_or(id);
-                self.identities.insert(identity, lowest);
-            }
-            _ => {
-                self.identities.insert(identity, id);
-            }
-        }
-    }
-
-    /// Forgets that schema `id` has this identity; another id with it then answers.
-    fn unlink_identity(&mut self, identity: Identity, id: u32) {
-        let Some(ids) = self.shared_identities.get_mut(&identity) else {
-            if self.identities.get(&identity) == Some(&id) {
-                self.identities.remove(&identity);
-            }
-            return;
-        };
-        ids.remove(&id);
-        if let Some(&lowest) = ids.first() {
-            self.identities.insert(identity, lowest);
-        }
-        if ids.len() < 2 {
-            self.shared_identities.remove(&identity);
-        }
-    }
-
     fn remove_schema(&mut self, id: u32) {
         if let Some(old) = self.schemas.remove(&id) {
             if has_confluent_version(old.record.metadata.as_deref()) {
                 self.with_confluent_version -= 1;
             }
-            self.unlink_identity(old.identity, id);
+            if self.identities.get(&old.identity) == Some(&id) {
+                self.identities.remove(&old.identity);
+            }
             for r in &old.record.references {
                 if let Ok(v) = u32::try_from(r.version) {
                     let key = (r.subject.clone(), v);
@@ -295,49 +260,5 @@ impl Index {
                 usages.remove(&id);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record(text: &str) -> SchemaRecord {
-        SchemaRecord {
-            schema_type: SchemaType::Avro,
-            schema: text.into(),
-            references: vec![],
-            metadata: None,
-            rule_set: None,
-        }
-    }
-
-    fn index(changes: Vec<Change>) -> Index {
-        let mut idx = Index { next_id: 1, ..Index::default() };
-        changes.into_iter().for_each(|c| idx.apply(c));
-        idx
-    }
-
-    #[test]
-    fn a_schema_under_several_ids_is_answered_by_the_lowest_in_any_write_order() {
-        let same = record(r#""string""#);
-        let written = index(vec![
-            Change::PutSchema(5, same.clone()),
-            Change::PutSchema(3, same.clone()),
-            Change::PutSchema(4, record(r#""int""#)),
-        ]);
-        let rebuilt = index(vec![Change::PutSchema(3, same.clone()), Change::PutSchema(5, same.clone())]);
-        assert_eq!(written.same(&same), Some(3));
-        assert_eq!(rebuilt.same(&same), Some(3));
-        assert_eq!(written.shared_identities, rebuilt.shared_identities);
-
-        // Removing the answering id hands the schema to the next; removing the last forgets it.
-        let mut idx = written;
-        idx.apply(Change::DeleteSchema(3));
-        assert_eq!(idx.same(&same), Some(5));
-        assert!(idx.shared_identities.is_empty());
-        idx.apply(Change::DeleteSchema(5));
-        assert_eq!(idx.same(&same), None);
-        assert_eq!(idx.same(&record(r#""int""#)), Some(4));
     }
 }
