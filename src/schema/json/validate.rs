@@ -81,25 +81,9 @@ fn relax(v: &mut Value, everit: bool) {
                     }
                 }
             }
-            if let Some(Value::Array(names)) = m.get("required") {
-                if let Some(unique) = unique_strings(names) {
-                    if unique.is_empty() {
-                        m.shift_remove("required");
-                    } else {
-                        m.insert("required".into(), Value::Array(unique));
-                    }
-                }
-            }
+            dedupe_strings(m, "required");
             if everit {
-                if let Some(Value::Array(types)) = m.get("type") {
-                    if let Some(unique) = unique_strings(types) {
-                        if unique.is_empty() {
-                            m.shift_remove("type");
-                        } else {
-                            m.insert("type".into(), Value::Array(unique));
-                        }
-                    }
-                }
+                dedupe_strings(m, "type");
                 if let Some(n) = m.get_mut("multipleOf") {
                     if n.as_f64().is_some_and(|x| x <= 0.0) {
                         *n = Value::from(1);
@@ -114,6 +98,19 @@ fn relax(v: &mut Value, everit: bool) {
 }
 
 /// The strings of `list` in order, each once; `None` when an item is not a string.
+/// A list of strings under `key` without its repeats, and without the key when it is empty
+/// (what the meta-schema refuses and everit reads as if it were so).
+fn dedupe_strings(m: &mut serde_json::Map<String, Value>, key: &str) {
+    let Some(unique) = m.get(key).and_then(Value::as_array).and_then(|list| unique_strings(list)) else {
+        return;
+    };
+    if unique.is_empty() {
+        m.shift_remove(key);
+    } else {
+        m.insert(key.into(), Value::Array(unique));
+    }
+}
+
 fn unique_strings(list: &[Value]) -> Option<Vec<Value>> {
     if !list.iter().all(Value::is_string) {
         return None;
